@@ -1,0 +1,417 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+---
+module: fstab
+short_description: Tune /etc/fstab for data disks, noatime and a tmpfs /tmp, keeping every other line
+version_added: 0.1.0
+description:
+  - Adds or updates the entries of data filesystems, named by C(UUID=) or C(LABEL=), with C(noatime),
+    C(nofail) and a systemd device timeout, so that a missing data disk never blocks boot.
+  - Sets C(noatime) on existing entries by changing only the options field of their line.
+  - Writes a size-capped tmpfs entry for C(/tmp).
+  - Every other line of the file stays byte for byte. Sources are resolved with C(blkid) before anything is
+    written; the new file is checked with C(findmnt --verify --tab-file) and must add no error; the old file
+    is backed up; the new one replaces it in one rename.
+  - Creates mount points with the owner and mode asked and mounts what is asked to be mounted now.
+  - The whole steady state is checked in one call, so a converged host costs one module execution.
+author:
+  - dlops.gpu maintainers
+options:
+  path:
+    description: The fstab file to edit.
+    type: path
+    default: /etc/fstab
+  mounts:
+    description: Data filesystems.
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      src:
+        description: C(UUID=...) or C(LABEL=...) of the filesystem.
+        type: str
+        required: true
+      path:
+        description: Mount point.
+        type: path
+        required: true
+      fstype:
+        description: Filesystem type; must match what C(blkid) reports for the device.
+        type: str
+        required: true
+      opts:
+        description: Options besides C(noatime), C(nofail) and the device timeout, which are always added.
+        type: list
+        elements: str
+        default: [defaults]
+      owner:
+        description: Owner of the mount point (the mounted filesystem's root once mounted).
+        type: str
+      group:
+        description: Group of the mount point.
+        type: str
+      mode:
+        description: Mode of the mount point, in octal (C("0755")).
+        type: str
+      mount:
+        description: Mount it now (and remount to apply changed options). When false only the fstab changes.
+        type: bool
+        default: true
+      dump:
+        description: The dump field.
+        type: int
+        default: 0
+      passno:
+        description: The fsck pass field.
+        type: int
+        default: 2
+  noatime:
+    description: Mount points of existing entries whose options get C(noatime); only that field changes.
+    type: list
+    elements: path
+    default: []
+  remount_noatime:
+    description: Remount the I(noatime) mount points with C(noatime) now, when they are mounted.
+    type: bool
+    default: true
+  tmpfs:
+    description: A tmpfs entry, typically for C(/tmp). Omit to leave tmpfs entries alone.
+    type: dict
+    suboptions:
+      path:
+        description: Mount point.
+        type: path
+        default: /tmp
+      size:
+        description: Size cap, a percentage of RAM (C(10%)) or an absolute size (C(16G)).
+        type: str
+        required: true
+      mode:
+        description: Mode of the tmpfs root.
+        type: str
+        default: "1777"
+      opts:
+        description: Other options.
+        type: list
+        elements: str
+        default: [nosuid, nodev]
+      mount:
+        description:
+          - Mount it now. Mounting a tmpfs over a live C(/tmp) hides the files of running programs, so by
+            default the entry takes effect at the next boot.
+        type: bool
+        default: false
+  device_timeout:
+    description: The C(x-systemd.device-timeout) given to data mounts; empty to leave it out.
+    type: str
+    default: 10s
+  backup:
+    description: Keep a timestamped copy of the old file beside it when it changes.
+    type: bool
+    default: true
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: full
+  platform:
+    platforms: posix
+"""
+
+EXAMPLES = r"""
+- name: Mount the dataset disk with noatime and give /tmp a tmpfs
+  dlops.gpu.fstab:
+    mounts:
+      - src: UUID=0b6f4c7e-2d2f-4c55-9a57-0f4f6f0f1a11
+        path: /data
+        fstype: ext4
+        owner: root
+        group: research
+        mode: "2775"
+    noatime:
+      - /
+    tmpfs:
+      size: 10%
+"""
+
+RETURN = r"""
+changes:
+  description: The fstab lines added or changed, each with C(target), C(action) (add, replace, noatime) and C(line).
+  returned: always
+  type: list
+  elements: dict
+mounted:
+  description: Mount points mounted or remounted by this run (or that would be, in check mode).
+  returned: always
+  type: list
+  elements: str
+backup_file:
+  description: The copy of the old file.
+  returned: when the file changed and I(backup) is true
+  type: str
+filesystems:
+  description: The filesystems C(blkid) saw, each with C(DEVNAME), C(UUID), C(LABEL), C(TYPE) when known.
+  returned: always
+  type: list
+  elements: dict
+"""
+
+import grp
+import os
+import pwd
+import tempfile
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.dlops.gpu.plugins.module_utils import fstab
+
+
+def blkid_filesystems(module):
+    blkid = module.get_bin_path("blkid", required=True)
+    # -c /dev/null: probe the devices, never trust a stale cache.
+    rc, out, err = module.run_command([blkid, "-c", "/dev/null", "-o", "export"])
+    if rc not in (0, 2):  # 2: no device found
+        module.fail_json(msg="blkid failed: %s" % err.strip())
+    filesystems = []
+    current = {}
+    for line in out.splitlines() + [""]:
+        if not line.strip():
+            if current:
+                filesystems.append(current)
+            current = {}
+            continue
+        key, _sep, value = line.partition("=")
+        current[key] = value
+    return filesystems
+
+
+def resolve(src, filesystems):
+    key, _sep, value = src.partition("=")
+    for fs in filesystems:
+        if fs.get(key) == value:
+            return fs
+    return None
+
+
+def describe(filesystems):
+    seen = ["%s (%s)" % (fs.get("DEVNAME", "?"), ", ".join(
+        "%s=%s" % (k, fs[k]) for k in ("UUID", "LABEL", "TYPE") if k in fs)) for fs in filesystems]
+    return "; ".join(seen) or "none"
+
+
+def mountinfo():
+    """Map mount point -> (fstype, set of options, per-mount and super)."""
+    mounts = {}
+    with open("/proc/self/mountinfo") as handle:
+        for line in handle:
+            left, _sep, right = line.partition(" - ")
+            fields = left.split()
+            rest = right.split()
+            if len(fields) < 6 or len(rest) < 3:
+                continue
+            options = set(fields[5].split(",")) | set(rest[2].split(","))
+            mounts[fstab.unescape(fields[4])] = (rest[0], options)
+    return mounts
+
+
+def verify(module, path):
+    findmnt = module.get_bin_path("findmnt", required=True)
+    _rc, out, err = module.run_command([findmnt, "--verify", "--tab-file", path])
+    return out + err
+
+
+def ids(module, owner, group):
+    uid = gid = -1
+    try:
+        if owner is not None:
+            uid = pwd.getpwnam(owner).pw_uid
+        if group is not None:
+            gid = grp.getgrnam(group).gr_gid
+    except KeyError as exc:
+        module.fail_json(msg="unknown user or group for a mount point: %s" % exc)
+    return uid, gid
+
+
+def wanted_mode(module, mode):
+    if mode is None:
+        return None
+    try:
+        return int(str(mode), 8)
+    except ValueError:
+        module.fail_json(msg="mode %r is not an octal number such as \"0755\"" % mode)
+
+
+def fix_mount_point(module, mount, apply):
+    """Owner and mode of an existing mount point; returns whether they differ."""
+    uid, gid = ids(module, mount.get("owner"), mount.get("group"))
+    mode = wanted_mode(module, mount.get("mode"))
+    st = os.stat(mount["path"])
+    differs = (uid != -1 and st.st_uid != uid) or (gid != -1 and st.st_gid != gid) or (
+        mode is not None and (st.st_mode & 0o7777) != mode)
+    if differs and apply:
+        os.chown(mount["path"], uid, gid)
+        if mode is not None:
+            os.chmod(mount["path"], mode)
+    return differs
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            path=dict(type="path", default="/etc/fstab"),
+            mounts=dict(type="list", elements="dict", default=[], options=dict(
+                src=dict(type="str", required=True),
+                path=dict(type="path", required=True),
+                fstype=dict(type="str", required=True),
+                opts=dict(type="list", elements="str", default=["defaults"]),
+                owner=dict(type="str"),
+                group=dict(type="str"),
+                mode=dict(type="str"),
+                mount=dict(type="bool", default=True),
+                dump=dict(type="int", default=0),
+                passno=dict(type="int", default=2),
+            )),
+            noatime=dict(type="list", elements="path", default=[]),
+            remount_noatime=dict(type="bool", default=True),
+            tmpfs=dict(type="dict", options=dict(
+                path=dict(type="path", default="/tmp"),
+                size=dict(type="str", required=True),
+                mode=dict(type="str", default="1777"),
+                opts=dict(type="list", elements="str", default=["nosuid", "nodev"]),
+                mount=dict(type="bool", default=False),
+            )),
+            device_timeout=dict(type="str", default="10s"),
+            backup=dict(type="bool", default=True),
+        ),
+        supports_check_mode=True,
+    )
+    params = module.params
+    path = params["path"]
+    apply = not module.check_mode
+    result = dict(changed=False, changes=[], mounted=[], filesystems=[])
+
+    # Preflight: every source must name a filesystem this host has, of the type asked.
+    filesystems = blkid_filesystems(module) if params["mounts"] else []
+    result["filesystems"] = filesystems
+    for mount in params["mounts"]:
+        if not mount["src"].startswith(("UUID=", "LABEL=")) or len(mount["src"].split("=", 1)[1]) == 0:
+            module.fail_json(msg="%s: src must be UUID=... or LABEL=... (see `blkid` or `lsblk -f`), not %r"
+                             % (mount["path"], mount["src"]))
+        if not os.path.isabs(mount["path"]) or os.path.normpath(mount["path"]) == "/":
+            module.fail_json(msg="mount point %r must be an absolute path other than /" % mount["path"])
+        fs = resolve(mount["src"], filesystems)
+        if fs is None:
+            module.fail_json(
+                msg="%s (for %s) matches no block device on this host; nothing was changed. "
+                    "Filesystems seen: %s" % (mount["src"], mount["path"], describe(filesystems)),
+                **result)
+        if fs.get("TYPE") and fs["TYPE"] != mount["fstype"]:
+            module.fail_json(
+                msg="%s holds %s, not %s: set fstype to %s for %s" % (
+                    mount["src"], fs["TYPE"], mount["fstype"], fs["TYPE"], mount["path"]), **result)
+
+    before = ""
+    if os.path.exists(path):
+        with open(path) as handle:
+            before = handle.read()
+    try:
+        after, changes = fstab.plan(before, params["mounts"], params["noatime"], params["tmpfs"],
+                                    params["device_timeout"])
+    except fstab.FstabError as exc:
+        module.fail_json(msg=str(exc), **result)
+    result["changes"] = changes
+
+    missing_points = [m["path"] for m in params["mounts"] if not os.path.isdir(m["path"])]
+    if changes:
+        fd, candidate = tempfile.mkstemp(prefix=".fstab.", dir=os.path.dirname(path) or "/")
+        try:
+            with os.fdopen(fd, "w") as handle:
+                handle.write(after)
+            old_report = verify(module, path) if before else ""
+            problems = fstab.new_verify_errors(old_report, verify(module, candidate), missing_points)
+            if problems:
+                module.fail_json(msg="the new %s would not pass findmnt --verify; nothing was changed: %s"
+                                 % (path, "; ".join(problems)), **result)
+            if apply:
+                if params["backup"] and before:
+                    result["backup_file"] = module.backup_local(path)
+                if os.path.exists(path):
+                    st = os.stat(path)
+                    os.chmod(candidate, st.st_mode & 0o7777)
+                else:
+                    os.chmod(candidate, 0o644)
+                module.atomic_move(candidate, path)
+        finally:
+            if os.path.exists(candidate):
+                os.unlink(candidate)
+        result["changed"] = True
+        result["diff"] = dict(before=before, after=after, before_header=path, after_header=path)
+
+    live = mountinfo()
+    for mount in params["mounts"]:
+        if mount["path"] in missing_points:
+            result["changed"] = True
+            if apply:
+                os.makedirs(mount["path"], 0o755)
+        if mount["mount"]:
+            state = live.get(mount["path"])
+            action = None
+            if state is None:
+                action = "mount"
+            elif "noatime" not in state[1] or any(c["target"] == mount["path"] for c in changes):
+                action = "remount"
+            if action:
+                result["changed"] = True
+                result["mounted"].append(mount["path"])
+                if apply:
+                    run_mount(module, mount["path"], action)
+        if os.path.isdir(mount["path"]) and fix_mount_point(module, mount, apply):
+            result["changed"] = True
+        elif not os.path.isdir(mount["path"]) and (mount.get("owner") or mount.get("group") or mount.get("mode")):
+            result["changed"] = True
+
+    if params["remount_noatime"]:
+        for target in params["noatime"]:
+            state = live.get(target)
+            if state is not None and "noatime" not in state[1]:
+                result["changed"] = True
+                result["mounted"].append(target)
+                if apply:
+                    run_mount(module, target, "remount", extra="noatime")
+
+    tmpfs = params["tmpfs"]
+    if tmpfs and tmpfs["mount"]:
+        state = live.get(tmpfs["path"])
+        tmp_changed = any(c["target"] == tmpfs["path"] for c in changes)
+        if state is None or state[0] != "tmpfs" or tmp_changed:
+            action = "remount" if state is not None and state[0] == "tmpfs" else "mount"
+            result["changed"] = True
+            result["mounted"].append(tmpfs["path"])
+            if apply:
+                run_mount(module, tmpfs["path"], action)
+
+    module.exit_json(**result)
+
+
+def run_mount(module, target, action, extra=None):
+    mount = module.get_bin_path("mount", required=True)
+    if action == "mount":
+        cmd = [mount, target]
+    else:
+        cmd = [mount, "-o", "remount" + ("," + extra if extra else ""), target]
+    rc, _out, err = module.run_command(cmd)
+    if rc != 0:
+        module.fail_json(msg="%s of %s failed (/etc/fstab is already updated): %s" % (action, target, err.strip()),
+                         cmd=cmd)
+
+
+if __name__ == "__main__":
+    main()
