@@ -9,7 +9,8 @@ VENV := $(CURDIR)/.venv
 BUILD := $(CURDIR)/build
 COLLECTIONS := $(BUILD)/collections
 COLLECTION := $(COLLECTIONS)/ansible_collections/dlops/gpu
-SANITY_TREE := $(BUILD)/sanity/ansible_collections/dlops/gpu
+# Outside this checkout: inside it, ansible-test would ask git and see build/ as ignored.
+SANITY_TREE := $(or $(TMPDIR),/tmp)/dlops-gpu-sanity/ansible_collections/dlops/gpu
 SCENARIOS := $(sort $(notdir $(patsubst %/molecule.yml,%,$(wildcard molecule/*/molecule.yml))))
 
 export PATH := $(VENV)/bin:$(PATH)
@@ -57,7 +58,8 @@ lint: venv collection
 sanity: venv
 	@bash scripts/ansible-test-offline.sh
 	@rm -rf $(SANITY_TREE) && mkdir -p $(SANITY_TREE)
-	@git ls-files -z --cached --others --exclude-standard | xargs -0 -I{} cp --parents -P {} $(SANITY_TREE)/ 2>/dev/null || true
+	@git ls-files -z --cached --others --exclude-standard \
+	  | tar --null --ignore-failed-read -cf - -T - 2>/dev/null | tar -xf - -C $(SANITY_TREE)
 	cd $(SANITY_TREE) && ansible-test sanity --local --python 3.11 --color no
 
 unit: venv collection

@@ -22,7 +22,7 @@ description:
   - Creates mount points with the owner and mode asked and mounts what is asked to be mounted now.
   - The whole steady state is checked in one call, so a converged host costs one module execution.
 author:
-  - dlops.gpu maintainers
+  - dlops.gpu maintainers (@dlops)
 options:
   path:
     description: The fstab file to edit.
@@ -277,7 +277,7 @@ def main():
                 mode=dict(type="str"),
                 mount=dict(type="bool", default=True),
                 dump=dict(type="int", default=0),
-                passno=dict(type="int", default=2),
+                passno=dict(type="int", default=2, no_log=False),
             )),
             noatime=dict(type="list", elements="path", default=[]),
             remount_noatime=dict(type="bool", default=True),
