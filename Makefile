@@ -72,7 +72,7 @@ molecule: setup
 	done
 
 demo: setup
-	ansible-playbook -i inventories/demo playbooks/demo.yml
+	ansible-playbook -i inventories/demo playbooks/demo.yml --diff
 
 demo-down: venv collection
 	ansible-playbook -i inventories/demo playbooks/demo.yml -e demo_state=absent
