@@ -22,7 +22,7 @@ export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export PY_COLORS := 0
 export ANSIBLE_FORCE_COLOR := 0
 
-.PHONY: help setup venv collection docker images test lint sanity unit molecule demo demo-down build clean
+.PHONY: help setup venv collection docker images test lint sanity unit package molecule demo demo-down build clean
 
 help:
 	@echo "make demo   provision the demo fleet of local containers (run it twice: the second run changes nothing)"
@@ -47,7 +47,7 @@ images: docker
 
 setup: venv collection images
 
-test: setup lint sanity unit molecule
+test: setup lint sanity unit package molecule
 	@echo "make test: all checks passed"
 
 lint: venv collection
@@ -79,6 +79,13 @@ demo-down: venv collection
 
 build: venv
 	ansible-galaxy collection build --force --output-path $(BUILD)
+
+# The tarball installs offline and its fleet playbook is callable as dlops.gpu.site.
+package: build
+	@rm -rf $(BUILD)/installed && mkdir -p $(BUILD)/installed
+	ansible-galaxy collection install --offline --force -p $(BUILD)/installed $(BUILD)/dlops-gpu-*.tar.gz
+	ANSIBLE_COLLECTIONS_PATH=$(BUILD)/installed ansible-playbook -i localhost, --syntax-check dlops.gpu.site
+	ANSIBLE_COLLECTIONS_PATH=$(BUILD)/installed ansible-doc dlops.gpu.fstab >/dev/null
 
 clean:
 	rm -rf $(BUILD) tests/output
