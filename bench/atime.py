@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Read cost of atime updates on a dataset of small files.
 
 Creates an ext4 filesystem in an image file, fills it with N small files (an
