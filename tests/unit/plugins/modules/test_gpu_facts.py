@@ -1,0 +1,199 @@
+"""gpu_facts on fake sysfs/proc/usr trees (the module's test_root option)."""
+
+import json
+import os
+import shutil
+
+import pytest
+
+from ansible_collections.dlops.gpu.plugins.module_utils import gpu_probe
+from ansible_collections.dlops.gpu.plugins.modules import gpu_facts
+
+from ...conftest import FIXTURES
+
+LIB = gpu_probe.lib_dirs("/")[0]  # /usr/lib/<triplet>
+NVRM_OPEN = ("NVRM version: NVIDIA UNIX Open Kernel Module for x86_64  %s  Release Build  "
+             "(dvs-builder@U16)  Tue Sep 23 2025\nGCC version:  gcc version 13.3.0\n")
+NVRM_PROPRIETARY = "NVRM version: NVIDIA UNIX x86_64 Kernel Module  %s  Tue Jun  6 22:20:39 UTC 2023\n"
+
+
+class FakeModule:
+    def __init__(self, root, prefixes=("/usr/local",)):
+        self.params = {"test_root": str(root), "toolkit_prefixes": list(prefixes), "nvml": True,
+                       "nvidia_smi": True}
+
+    def get_bin_path(self, name):
+        return None
+
+    def run_command(self, cmd):
+        return 1, "", "not run in unit tests"
+
+
+def write(root, path, text=""):
+    full = os.path.join(str(root), path.lstrip("/"))
+    os.makedirs(os.path.dirname(full), exist_ok=True)
+    with open(full, "w") as handle:
+        handle.write(text)
+    return full
+
+
+def link(root, path, target):
+    full = os.path.join(str(root), path.lstrip("/"))
+    os.makedirs(os.path.dirname(full), exist_ok=True)
+    os.symlink(target, full)
+
+
+def gpu_on_pci(root, bus="0000:01:00.0", driver=None, device="0x2330"):
+    base = "/sys/bus/pci/devices/%s" % bus
+    write(root, base + "/vendor", "0x10de\n")
+    write(root, base + "/device", device + "\n")
+    write(root, base + "/class", "0x030200\n")
+    if driver:
+        os.makedirs(os.path.join(str(root), "sys/bus/pci/drivers", driver), exist_ok=True)
+        link(root, base + "/driver", "../../../bus/pci/drivers/" + driver)
+    # the card's audio function is not a GPU
+    write(root, "/sys/bus/pci/devices/%s1/vendor" % bus[:-1], "0x10de\n")
+    write(root, "/sys/bus/pci/devices/%s1/class" % bus[:-1], "0x040300\n")
+
+
+def driver_libs(root, version):
+    write(root, LIB + "/libnvidia-ml.so." + version)
+    link(root, LIB + "/libnvidia-ml.so.1", "libnvidia-ml.so." + version)
+    write(root, LIB + "/libcuda.so." + version)
+    link(root, LIB + "/libcuda.so.1", "libcuda.so." + version)
+
+
+def facts(root, **kwargs):
+    return gpu_facts.probe(FakeModule(root, **kwargs))
+
+
+def test_host_without_gpu_reports_absence(tmp_path):
+    result = facts(tmp_path)
+    assert result["present"] is False
+    assert result["count"] == 0
+    assert result["gpus"] == [] and result["pci"] == [] and result["toolkits"] == []
+    assert result["driver"]["mismatch"] is False and result["driver"]["reboot_required"] is False
+    assert result["busy"] is False
+
+
+def test_gpu_before_any_driver(tmp_path):
+    gpu_on_pci(tmp_path)
+    result = facts(tmp_path)
+    assert result["present"] is True
+    assert result["count"] == 1
+    assert result["pci"] == [{"bus_id": "0000:01:00.0", "device_id": "0x2330", "class": "0x030200",
+                              "driver": "none"}]
+    assert result["kernel"]["loaded"] is False
+    assert result["userspace"]["version"] is None
+    assert result["driver"]["reboot_required"] is False
+
+
+def test_nouveau_bound(tmp_path):
+    gpu_on_pci(tmp_path, driver="nouveau")
+    write(tmp_path, "/sys/module/nouveau/initstate", "live\n")
+    result = facts(tmp_path)
+    assert result["pci"][0]["driver"] == "nouveau"
+    assert result["nouveau_loaded"] is True
+
+
+def test_mismatch_after_an_upgrade(tmp_path):
+    gpu_on_pci(tmp_path, driver="nvidia")
+    write(tmp_path, "/proc/driver/nvidia/version", NVRM_PROPRIETARY % "550.127.05")
+    driver_libs(tmp_path, "580.95.05")
+    result = facts(tmp_path)
+    assert result["kernel"] == {"loaded": True, "version": "550.127.05", "flavour": "proprietary",
+                                "source": "/proc/driver/nvidia/version"}
+    assert result["userspace"]["version"] == "580.95.05"
+    assert result["userspace"]["libnvidia_ml"] == LIB + "/libnvidia-ml.so.580.95.05"
+    assert result["driver"]["mismatch"] is True
+    assert result["driver"]["reboot_required"] is True
+    assert "550.127.05" in result["driver"]["reason"] and "580.95.05" in result["driver"]["reason"]
+    assert result["driver"]["version"] == "550.127.05"  # what runs is what the kernel has loaded
+
+
+def test_installed_but_not_loaded_needs_a_reboot(tmp_path):
+    gpu_on_pci(tmp_path, driver="nouveau")
+    driver_libs(tmp_path, "580.95.05")
+    result = facts(tmp_path)
+    assert result["driver"]["mismatch"] is False
+    assert result["driver"]["reboot_required"] is True
+    assert "not loaded" in result["driver"]["reason"]
+
+
+def test_sys_module_version_fallback(tmp_path):
+    write(tmp_path, "/sys/module/nvidia/version", "580.95.05\n")
+    kernel = gpu_probe.kernel_module(str(tmp_path))
+    assert kernel == {"loaded": True, "version": "580.95.05", "flavour": None,
+                      "source": "/sys/module/nvidia/version"}
+
+
+def toolkit(root, series, version, cudnn=None):
+    base = "/usr/local/cuda-%s" % series
+    write(root, base + "/version.json", json.dumps({"cuda": {"name": "CUDA SDK", "version": version}}))
+    if cudnn:
+        major, minor, patch = cudnn.split(".")
+        write(root, base + "/include/cudnn_version.h",
+              "#define CUDNN_MAJOR %s\n#define CUDNN_MINOR %s\n#define CUDNN_PATCHLEVEL %s\n" % (major, minor, patch))
+
+
+def test_two_toolkits_with_the_link_owned_by_alternatives(tmp_path):
+    gpu_on_pci(tmp_path, driver="nvidia")
+    write(tmp_path, "/proc/driver/nvidia/version", NVRM_OPEN % "575.57.08")
+    driver_libs(tmp_path, "575.57.08")
+    toolkit(tmp_path, "12.4", "12.4.1", cudnn="9.10.0")
+    toolkit(tmp_path, "13.0", "13.0.2")
+    write(tmp_path, "/usr/local/cuda-11.8/lib64/libcudart.so.11.8.89")
+    link(tmp_path, "/usr/local/cuda-11.8/lib64/libcudart.so.11.0", "libcudart.so.11.8.89")
+    link(tmp_path, "/etc/alternatives/cuda", "/usr/local/cuda-12.4")
+    link(tmp_path, "/usr/local/cuda", "/etc/alternatives/cuda")
+    write(tmp_path, "/var/lib/dpkg/alternatives/cuda", "auto\n/usr/local/cuda\n")
+    os.makedirs(os.path.join(str(tmp_path), "usr/local/cuda-notes"))  # not a toolkit name
+    result = facts(tmp_path)
+    by_series = {t["series"]: t for t in result["toolkits"]}
+    assert sorted(by_series) == ["11.8", "12.4", "13.0"]
+    assert by_series["12.4"]["version"] == "12.4.1"
+    assert by_series["12.4"]["cudnn"] == {"version": "9.10.0", "source": "/usr/local/cuda-12.4/include/cudnn_version.h"}
+    assert by_series["12.4"]["driver_support"] == "full"
+    assert by_series["13.0"]["cudnn"] is None
+    assert by_series["13.0"]["driver_support"] == "unsupported"
+    assert by_series["13.0"]["min_driver"] == "580.95.05"
+    assert by_series["11.8"]["version"] == "11.8.89" and by_series["11.8"]["version_source"] == "libcudart"
+    assert result["cuda_default"] == {"path": "/usr/local/cuda", "exists": True, "target": "/etc/alternatives/cuda",
+                                      "resolved": "/usr/local/cuda-12.4", "series": "12.4", "alternatives": True}
+    assert result["kernel"]["flavour"] == "open"
+
+
+def test_busy_gpu_from_a_stand_in_nvidia_smi(tmp_path):
+    gpu_on_pci(tmp_path, driver="nvidia")
+    write(tmp_path, "/proc/driver/nvidia/version", NVRM_PROPRIETARY % "460.39")
+    shutil.copy(os.path.join(FIXTURES, "nvidia-smi", "datakit__gtx-1card.xml"),
+                os.path.join(str(tmp_path), "nvidia-smi-q-x.xml"))
+    result = facts(tmp_path)
+    assert result["busy"] is True
+    assert result["nvml"]["source"] == "nvidia-smi"
+    assert len(result["gpus"][0]["processes"]) == 4
+    assert result["gpus"][0]["architecture"] is None or isinstance(result["gpus"][0]["architecture"], str)
+
+
+def test_system_cudnn_from_the_distribution_header(tmp_path):
+    triplet = os.path.basename(LIB)
+    write(tmp_path, "/usr/include/%s/cudnn_version_v9.h" % triplet,
+          "#define CUDNN_MAJOR 9\n#define CUDNN_MINOR 14\n#define CUDNN_PATCHLEVEL 0\n")
+    assert gpu_probe.system_cudnn(str(tmp_path))["version"] == "9.14.0"
+
+
+def test_kept_h100_facts_agree_with_the_h100_capture():
+    """The facts and nvidia-smi capture made on the real H100 host describe the same GPU."""
+    from ansible_collections.dlops.gpu.plugins.module_utils.nvidia_smi import parse_nvidia_smi_xml
+    base = os.path.join(FIXTURES, "gpu_facts", "h100-ubuntu2404-580-open")
+    with open(base + ".json") as handle:
+        kept = json.load(handle)
+    with open(base + ".nvidia-smi.xml", "rb") as handle:
+        smi = parse_nvidia_smi_xml(handle.read())
+    assert kept["driver"]["version"] == smi["driver_version"]
+    assert kept["driver"]["cuda_driver_version"] == smi["cuda_driver_version"]
+    for key in ("name", "uuid", "memory_total_mib", "persistence_mode", "mig_mode", "ecc_enabled", "architecture"):
+        assert kept["gpus"][0][key] == smi["gpus"][0][key], key
+    assert kept["kernel"]["flavour"] == "open"
+    assert kept["cuda_default"]["alternatives"] is True
+    assert kept["toolkits"][0]["driver_support"] == "full"
