@@ -50,7 +50,9 @@ setup: venv collection images
 test: setup lint sanity unit package molecule
 	@echo "make test: all checks passed"
 
+# ansible-lint keeps a copy of the collection in its cache and would lint against a stale one.
 lint: venv collection
+	@rm -rf $(ANSIBLE_HOME)/collections/ansible_collections/dlops
 	ansible-lint --offline --profile production
 
 # ansible-test wants the collection at ansible_collections/dlops/gpu and checks

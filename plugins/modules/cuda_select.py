@@ -1,0 +1,145 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+---
+module: cuda_select
+short_description: Point /usr/local/cuda at an installed CUDA toolkit, atomically
+version_added: 0.1.0
+description:
+  - Points C(<prefix>/cuda) (and C(<prefix>/cuda-X)) at C(<prefix>/cuda-X.Y).
+  - A plain link is replaced by renaming a new link over it (rename(2)), never unlink-then-create, so programs
+    resolving paths under C(<prefix>/cuda) at that moment see the old or the new toolkit.
+  - When update-alternatives owns the link (NVIDIA's C(cuda-toolkit-X-Y) packages register one), the switch goes
+    through C(update-alternatives --set), registering the toolkit first when it is not an alternative yet.
+  - A toolkit counts as installed when its folder holds a C(version.json) naming a version of its X.Y, or, without
+    one, C(nvcc) or C(libcudart). Any other version fails with the installed ones listed.
+  - Runs C(ldconfig) after a switch so the linker cache follows.
+author:
+  - dlops.gpu maintainers (@dlops)
+options:
+  version:
+    description: The toolkit to make the default, C(X.Y).
+    type: str
+    required: true
+  prefix:
+    description: The folder holding the C(cuda-X.Y) toolkits and the C(cuda) link.
+    type: path
+    default: /usr/local
+  major_link:
+    description: Also point C(<prefix>/cuda-X) at the toolkit.
+    type: bool
+    default: true
+  ldconfig:
+    description: Run C(ldconfig) after a switch.
+    type: bool
+    default: true
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: full
+  platform:
+    platforms: posix
+"""
+
+EXAMPLES = r"""
+- name: Make CUDA 12.4 the default
+  dlops.gpu.cuda_select:
+    version: "12.4"
+
+- name: Switch a toolkit tree somewhere else
+  dlops.gpu.cuda_select:
+    version: "13.0"
+    prefix: /opt/nvidia
+"""
+
+RETURN = r"""
+version:
+  description: The toolkit now the default.
+  returned: success
+  type: str
+  sample: "12.4"
+path:
+  description: Its folder.
+  returned: success
+  type: str
+  sample: /usr/local/cuda-12.4
+previous:
+  description: What C(<prefix>/cuda) resolved to before, or None.
+  returned: success
+  type: str
+switched:
+  description: The links changed (or that would be, in check mode).
+  returned: success
+  type: list
+  elements: str
+method:
+  description: C(rename) or C(alternatives) for the C(cuda) link.
+  returned: success
+  type: str
+installed:
+  description: The installed toolkits, X.Y to folder.
+  returned: always
+  type: dict
+"""
+
+import os
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.dlops.gpu.plugins.module_utils import cuda_switch
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            version=dict(type="str", required=True),
+            prefix=dict(type="path", default="/usr/local"),
+            major_link=dict(type="bool", default=True),
+            ldconfig=dict(type="bool", default=True),
+        ),
+        supports_check_mode=True,
+    )
+    prefix = module.params["prefix"]
+    toolkits = cuda_switch.installed(prefix)
+    try:
+        steps = cuda_switch.plan(prefix, module.params["version"], module.params["major_link"])
+    except cuda_switch.SwitchError as exc:
+        module.fail_json(msg=str(exc), installed=toolkits)
+    pending = [link for link, target, current, _alt in steps if current != os.path.realpath(target)]
+    before, after = cuda_switch.describe(steps)
+    result = dict(
+        changed=bool(pending),
+        version=module.params["version"],
+        path=steps[0][1],
+        previous=steps[0][2],
+        switched=pending,
+        method="alternatives" if steps[0][3] else "rename",
+        installed=toolkits,
+    )
+    if pending:
+        result["diff"] = dict(before=before, after=after, before_header="links", after_header="links")
+    if pending and not module.check_mode:
+        update_alternatives = None
+        if any(alt for _l, _t, _c, alt in steps):
+            update_alternatives = module.get_bin_path("update-alternatives", required=True)
+        try:
+            cuda_switch.apply(steps, update_alternatives or "update-alternatives")
+        except (cuda_switch.SwitchError, OSError) as exc:
+            module.fail_json(msg="switching to CUDA %s failed: %s" % (module.params["version"], exc), **result)
+        if module.params["ldconfig"]:
+            ldconfig = module.get_bin_path("ldconfig")
+            if ldconfig:
+                module.run_command([ldconfig], check_rc=True)
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()
