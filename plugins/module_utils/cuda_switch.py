@@ -173,7 +173,7 @@ def main(argv=None):
     if args.list or not args.version:
         default = current_target(os.path.join(args.prefix, "cuda"))
         for series, path in sorted(installed(args.prefix).items(), key=lambda kv: _key(kv[0])):
-            print("%s %-6s %s" % ("*" if default == os.path.realpath(path) else " ", series, path))
+            sys.stdout.write("%s %-6s %s\n" % ("*" if default == os.path.realpath(path) else " ", series, path))
         return 0
     try:
         steps = plan(args.prefix, args.version)
@@ -183,5 +183,6 @@ def main(argv=None):
     except (SwitchError, OSError) as exc:
         sys.stderr.write("cuda-switch: %s\n" % exc)
         return 1
-    print("CUDA %s is the default (%s)" % (args.version, ", ".join(changed) + " switched" if changed else "unchanged"))
+    sys.stdout.write("CUDA %s is the default (%s)\n" % (
+        args.version, ", ".join(changed) + " switched" if changed else "unchanged"))
     return 0

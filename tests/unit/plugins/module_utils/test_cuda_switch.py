@@ -106,3 +106,16 @@ def test_readers_never_fail_while_the_link_is_switched_100_times(tmp_path):
             proc.join()
     assert reads.value > 300
     assert failures.value == 0
+
+
+def test_cuda_switch_command(tmp_path, capsys, monkeypatch):
+    toolkit(tmp_path, "12.4")
+    toolkit(tmp_path, "13.0")
+    monkeypatch.setattr(cuda_switch.subprocess, "call", lambda cmd: 0)  # ldconfig
+    assert cuda_switch.main(["--prefix", str(tmp_path), "13.0"]) == 0
+    assert "CUDA 13.0 is the default" in capsys.readouterr().out
+    assert cuda_switch.main(["--prefix", str(tmp_path), "--list"]) == 0
+    listing = capsys.readouterr().out.splitlines()
+    assert listing[0].startswith("  12.4") and listing[1].startswith("* 13.0")
+    assert cuda_switch.main(["--prefix", str(tmp_path), "11.8"]) == 1
+    assert "installed: 12.4, 13.0" in capsys.readouterr().err

@@ -73,8 +73,8 @@ def test_old_schema_without_doctype_or_mig():
 def test_two_gpus_in_file_order():
     result = parse("telegraf__dual")
     assert [g["index"] for g in result["gpus"]] == [0, 1]
-    assert [g["uuid"] for g in result["gpus"]] == ["GPU-12345678-aaaa-bbbb-cccc-0123456789ab",
-                                                  "GPU-12345678-aaaa-bbbb-cccc-0123456789cd"]
+    assert [g["uuid"] for g in result["gpus"]] == [
+        "GPU-12345678-aaaa-bbbb-cccc-0123456789ab", "GPU-12345678-aaaa-bbbb-cccc-0123456789cd"]
     assert result["gpus"][0]["pci_bus_id"] != result["gpus"][1]["pci_bus_id"]
     assert result["attached_gpus"] == 2
 

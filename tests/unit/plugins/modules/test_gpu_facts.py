@@ -4,8 +4,6 @@ import json
 import os
 import shutil
 
-import pytest
-
 from ansible_collections.dlops.gpu.plugins.module_utils import gpu_probe
 from ansible_collections.dlops.gpu.plugins.modules import gpu_facts
 
