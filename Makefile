@@ -82,12 +82,14 @@ demo-down: venv collection
 build: venv
 	ansible-galaxy collection build --force --output-path $(BUILD)
 
-# The tarball installs offline and its fleet playbook is callable as dlops.gpu.site.
+# The tarball installs offline, its fleet playbook is callable as dlops.gpu.site, and its docs render.
 package: build
 	@rm -rf $(BUILD)/installed && mkdir -p $(BUILD)/installed
 	ansible-galaxy collection install --offline --force -p $(BUILD)/installed $(BUILD)/dlops-gpu-*.tar.gz
 	ANSIBLE_COLLECTIONS_PATH=$(BUILD)/installed ansible-playbook -i localhost, --syntax-check dlops.gpu.site
-	ANSIBLE_COLLECTIONS_PATH=$(BUILD)/installed ansible-doc dlops.gpu.fstab >/dev/null
+	ANSIBLE_COLLECTIONS_PATH=$(BUILD)/installed ansible-doc dlops.gpu.fstab dlops.gpu.gpu_facts dlops.gpu.cuda_select >/dev/null
+	@# ansible-test does not check filter docs: make sure ansible-doc renders each one.
+	ANSIBLE_COLLECTIONS_PATH=$(BUILD)/installed ansible-doc -t filter dlops.gpu.cuda_min_driver dlops.gpu.cuda_driver_support | grep -c "^> FILTER" | grep -qx 2
 
 clean:
 	rm -rf $(BUILD) tests/output
