@@ -41,13 +41,7 @@ def main():
         subprocess.run(["nvidia-smi", "-q", "-x"], check=True, stdout=subprocess.DEVNULL)
 
     def probe():
-        pci = gpu_probe.pci_devices()
-        kernel = gpu_probe.kernel_module()
-        gpu_probe.driver_state(pci, kernel, gpu_probe.userspace())
-        gpu_probe.nvml_probe()
-        gpu_probe.toolkits(driver=kernel["version"])
-        gpu_probe.default_link()
-        gpu_probe.system_cudnn()
+        assert gpu_probe.probe_host()["nvml"]["source"] == "nvml"
 
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as handle:
         json.dump({"ANSIBLE_MODULE_ARGS": {}}, handle)

@@ -140,12 +140,15 @@ def alternatives_set(name, link, target, update_alternatives="update-alternative
     run([update_alternatives, "--set", name, target])
 
 
+def pending(steps):
+    """The steps whose link does not lead to its target yet."""
+    return [step for step in steps if step[2] != os.path.realpath(step[1])]
+
+
 def apply(steps, update_alternatives="update-alternatives"):
     """Carry out the steps that change something; returns the changed links."""
     changed = []
-    for link, target, current, alt in steps:
-        if current == os.path.realpath(target):
-            continue
+    for link, target, _current, alt in pending(steps):
         if alt:
             alternatives_set(alt, link, target, update_alternatives)
         else:

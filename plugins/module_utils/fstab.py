@@ -199,6 +199,20 @@ def plan(text, mounts=(), noatime=(), tmpfs=None, device_timeout="10s"):
     return new, changes
 
 
+def mount_action(state, entry_changed, fstype=None, option=None):
+    """What brings a live mount in line with its fstab entry: None, "mount" or "remount".
+
+    ``state`` is (fstype, options) of what is mounted there now, or None. A
+    mount of another type than ``fstype`` (when given) is mounted over; a
+    changed entry, or a live mount lacking ``option``, is remounted.
+    """
+    if state is None or (fstype and state[0] != fstype):
+        return "mount"
+    if entry_changed or (option and option not in state[1]):
+        return "remount"
+    return None
+
+
 def parse_verify(output):
     """Parse ``findmnt --verify`` output into (parse_errors, {target: [errors]})."""
     errors = {}

@@ -16,8 +16,10 @@ import json
 import os
 import platform
 import re
+import subprocess
 
 from ansible_collections.dlops.gpu.plugins.module_utils import cuda_versions
+from ansible_collections.dlops.gpu.plugins.module_utils.nvidia_smi import parse_nvidia_smi_xml
 
 NVIDIA_VENDOR = "0x10de"
 NVML_ERROR_LIB_RM_VERSION_MISMATCH = 18
@@ -123,8 +125,7 @@ def library_version(soname, root="/"):
             real = realpath_in(root, candidate)
             match = _LIB_VERSION_RE.search(real)
             if match:
-                real_shown = real[len(root.rstrip("/")):] if root not in ("", "/") else real
-                return match.group(1), real_shown
+                return match.group(1), _shown(root, real)
     return None, None
 
 
@@ -314,7 +315,7 @@ def toolkit_version(path, run=None):
             return match.group(1), "version.txt"
     nvcc = os.path.join(path, "bin", "nvcc")
     if run and os.access(nvcc, os.X_OK):
-        rc, out = run([nvcc, "--version"])
+        rc, out, _err = run([nvcc, "--version"])
         match = _NVCC_RE.search(out or "") if rc == 0 else None
         if match:
             return match.group(2), "nvcc"
@@ -425,3 +426,87 @@ def system_cudnn(root="/"):
     if found:
         found["source"] = _shown(root, found["source"])
     return found
+
+
+# The whole probe -----------------------------------------------------------
+
+def run_command(cmd):
+    """(rc, stdout, stderr) of a command; the module passes AnsibleModule.run_command instead."""
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    out, err = proc.communicate()
+    return proc.returncode, out.decode("utf-8", "replace"), err.decode("utf-8", "replace")
+
+
+def gpu_details(root="/", nvml=True, nvidia_smi=None, run=run_command):
+    """Per-GPU details from NVML, else `nvidia-smi -q -x`. Returns (data or None, source, error).
+
+    Under a test root, a file nvidia-smi-q-x.xml there stands in for nvidia-smi and NVML is not asked.
+    """
+    if root != "/":
+        fake = os.path.join(root, "nvidia-smi-q-x.xml")
+        if os.path.exists(fake):
+            with open(fake, "rb") as handle:
+                return parse_nvidia_smi_xml(handle.read()), "nvidia-smi", None
+        return None, None, None
+    error = None
+    if nvml:
+        try:
+            return nvml_probe(), "nvml", None
+        except NvmlError as exc:
+            error = {"code": exc.code, "message": str(exc)}
+            if exc.code is not None:
+                return None, None, error  # NVML is there but refuses: nvidia-smi would say the same
+    if nvidia_smi:
+        rc, out, err = run([nvidia_smi, "-q", "-x"])
+        if rc == 0:
+            try:
+                return parse_nvidia_smi_xml(out), "nvidia-smi", error
+            except (ValueError, SyntaxError) as exc:
+                error = {"code": None, "message": "nvidia-smi -q -x output not parsed: %s" % exc}
+        else:
+            error = {"code": None, "message": (out or err).strip()}
+    return None, None, error
+
+
+def probe_host(root="/", prefixes=("/usr/local",), nvml=True, nvidia_smi=None, run=run_command):
+    """Everything gpu_facts returns as ansible_facts.gpu (see its RETURN)."""
+    pci = pci_devices(root)
+    kernel = kernel_module(root)
+    user = userspace(root)
+    state = driver_state(pci, kernel, user)
+    details, source, error = None, None, None
+    if pci or kernel["loaded"] or root != "/":
+        details, source, error = gpu_details(root, nvml, nvidia_smi, run)
+    if error and error.get("code") == NVML_ERROR_LIB_RM_VERSION_MISMATCH and not state["mismatch"]:
+        state.update(mismatch=True, reboot_required=True,
+                     reason="NVML reports a driver/library version mismatch: reload the nvidia modules or reboot")
+    details = details or {}
+    gpus = details.get("gpus", [])
+    for gpu in gpus:
+        gpu.setdefault("compute_capability", None)
+        if not gpu.get("architecture"):
+            gpu["architecture"] = cuda_versions.architecture(gpu["compute_capability"])
+    version = kernel["version"] or details.get("driver_version") or user["version"]
+    return {
+        "present": bool(pci or gpus),
+        "count": len(gpus) if gpus else len(pci),
+        "pci": pci,
+        "kernel": kernel,
+        "nouveau_loaded": module_loaded("nouveau", root),
+        "userspace": user,
+        "driver": {
+            "version": version,
+            "branch": version.split(".")[0] if version else None,
+            "cuda_driver_version": details.get("cuda_driver_version"),
+            "mismatch": state["mismatch"],
+            "reason": state["reason"],
+            "reboot_required": state["reboot_required"],
+        },
+        "nvml": {"source": source, "error": error},
+        "gpus": gpus,
+        "busy": any(gpu.get("processes") for gpu in gpus),
+        # Support is judged against the driver that runs, not one merely installed.
+        "toolkits": toolkits(prefixes, root, run, kernel["version"] or details.get("driver_version")),
+        "cuda_default": default_link(prefixes[0], root),
+        "cudnn_system": system_cudnn(root),
+    }

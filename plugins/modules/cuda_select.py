@@ -91,8 +91,6 @@ installed:
   type: dict
 """
 
-import os
-
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.dlops.gpu.plugins.module_utils import cuda_switch
 
@@ -113,7 +111,7 @@ def main():
         steps = cuda_switch.plan(prefix, module.params["version"], module.params["major_link"])
     except cuda_switch.SwitchError as exc:
         module.fail_json(msg=str(exc), installed=toolkits)
-    pending = [link for link, target, current, _alt in steps if current != os.path.realpath(target)]
+    pending = [step[0] for step in cuda_switch.pending(steps)]
     before, after = cuda_switch.describe(steps)
     result = dict(
         changed=bool(pending),

@@ -356,47 +356,35 @@ def main():
         result["diff"] = dict(before=before, after=after, before_header=path, after_header=path)
 
     live = mountinfo()
+    changed_targets = set(c["target"] for c in changes)
+    wanted = []  # (mount point, action, extra option)
     for mount in params["mounts"]:
         if mount["path"] in missing_points:
             result["changed"] = True
             if apply:
                 os.makedirs(mount["path"], 0o755)
         if mount["mount"]:
-            state = live.get(mount["path"])
-            action = None
-            if state is None:
-                action = "mount"
-            elif "noatime" not in state[1] or any(c["target"] == mount["path"] for c in changes):
-                action = "remount"
-            if action:
-                result["changed"] = True
-                result["mounted"].append(mount["path"])
-                if apply:
-                    run_mount(module, mount["path"], action)
-        if os.path.isdir(mount["path"]) and fix_mount_point(module, mount, apply):
-            result["changed"] = True
-        elif not os.path.isdir(mount["path"]) and (mount.get("owner") or mount.get("group") or mount.get("mode")):
-            result["changed"] = True
-
+            action = fstab.mount_action(live.get(mount["path"]), mount["path"] in changed_targets, option="noatime")
+            wanted.append((mount["path"], action, None))
     if params["remount_noatime"]:
         for target in params["noatime"]:
-            state = live.get(target)
-            if state is not None and "noatime" not in state[1]:
-                result["changed"] = True
-                result["mounted"].append(target)
-                if apply:
-                    run_mount(module, target, "remount", extra="noatime")
-
+            if target in live:  # an entry that is not mounted now gets noatime when it is
+                wanted.append((target, "remount" if "noatime" not in live[target][1] else None, "noatime"))
     tmpfs = params["tmpfs"]
     if tmpfs and tmpfs["mount"]:
-        state = live.get(tmpfs["path"])
-        tmp_changed = any(c["target"] == tmpfs["path"] for c in changes)
-        if state is None or state[0] != "tmpfs" or tmp_changed:
-            action = "remount" if state is not None and state[0] == "tmpfs" else "mount"
+        wanted.append((tmpfs["path"], fstab.mount_action(
+            live.get(tmpfs["path"]), tmpfs["path"] in changed_targets, fstype="tmpfs"), None))
+    for target, action, extra in wanted:
+        if action:
             result["changed"] = True
-            result["mounted"].append(tmpfs["path"])
+            result["mounted"].append(target)
             if apply:
-                run_mount(module, tmpfs["path"], action)
+                run_mount(module, target, action, extra)
+
+    # Owner and mode apply to the mounted filesystem's root, so they come last.
+    for mount in params["mounts"]:
+        if os.path.isdir(mount["path"]) and fix_mount_point(module, mount, apply):
+            result["changed"] = True
 
     module.exit_json(**result)
 

@@ -136,91 +136,8 @@ ansible_facts:
           type: dict
 """
 
-import os
-
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.dlops.gpu.plugins.module_utils import cuda_versions, gpu_probe
-from ansible_collections.dlops.gpu.plugins.module_utils.nvidia_smi import parse_nvidia_smi_xml
-
-
-def gpu_details(module, root):
-    """Per-GPU details from NVML, else nvidia-smi. Returns (data or None, source, error)."""
-    error = None
-    if root != "/":
-        fake = os.path.join(root, "nvidia-smi-q-x.xml")
-        if os.path.exists(fake):
-            with open(fake, "rb") as handle:
-                return parse_nvidia_smi_xml(handle.read()), "nvidia-smi", None
-        return None, None, None
-    if module.params["nvml"]:
-        try:
-            return gpu_probe.nvml_probe(), "nvml", None
-        except gpu_probe.NvmlError as exc:
-            error = {"code": exc.code, "message": str(exc)}
-            if exc.code is not None:
-                return None, None, error  # NVML is there but refuses: nvidia-smi would say the same
-    smi = module.get_bin_path("nvidia-smi") if module.params["nvidia_smi"] else None
-    if smi:
-        rc, out, err = module.run_command([smi, "-q", "-x"])
-        if rc == 0:
-            try:
-                return parse_nvidia_smi_xml(out), "nvidia-smi", error
-            except (ValueError, SyntaxError) as exc:
-                error = {"code": None, "message": "nvidia-smi -q -x output not parsed: %s" % exc}
-        else:
-            error = {"code": None, "message": (out or err).strip()}
-    return None, None, error
-
-
-def probe(module):
-    root = module.params["test_root"] or "/"
-    prefixes = module.params["toolkit_prefixes"]
-    pci = gpu_probe.pci_devices(root)
-    kernel = gpu_probe.kernel_module(root)
-    user = gpu_probe.userspace(root)
-    state = gpu_probe.driver_state(pci, kernel, user)
-    details, source, error = (None, None, None)
-    if pci or kernel["loaded"] or root != "/":
-        details, source, error = gpu_details(module, root)
-    if error and error.get("code") == gpu_probe.NVML_ERROR_LIB_RM_VERSION_MISMATCH and not state["mismatch"]:
-        state.update(mismatch=True, reboot_required=True,
-                     reason="NVML reports a driver/library version mismatch: reload the nvidia modules or reboot")
-
-    gpus = details["gpus"] if details else []
-    for gpu in gpus:
-        gpu.setdefault("compute_capability", None)
-        if not gpu.get("architecture"):
-            gpu["architecture"] = cuda_versions.architecture(gpu["compute_capability"])
-    version = kernel["version"] or (details or {}).get("driver_version") or user["version"]
-    driver = {
-        "version": version,
-        "branch": version.split(".")[0] if version else None,
-        "cuda_driver_version": (details or {}).get("cuda_driver_version"),
-        "mismatch": state["mismatch"],
-        "reason": state["reason"],
-        "reboot_required": state["reboot_required"],
-    }
-    support_driver = kernel["version"] or (details or {}).get("driver_version")
-
-    def run(cmd):
-        rc, out, _err = module.run_command(cmd)
-        return rc, out
-
-    return {
-        "present": bool(pci or gpus),
-        "count": len(gpus) if gpus else len(pci),
-        "pci": pci,
-        "kernel": kernel,
-        "nouveau_loaded": gpu_probe.module_loaded("nouveau", root),
-        "userspace": user,
-        "driver": driver,
-        "nvml": {"source": source, "error": error},
-        "gpus": gpus,
-        "busy": any(gpu.get("processes") for gpu in gpus),
-        "toolkits": gpu_probe.toolkits(prefixes, root, run, support_driver),
-        "cuda_default": gpu_probe.default_link(prefixes[0], root),
-        "cudnn_system": gpu_probe.system_cudnn(root),
-    }
+from ansible_collections.dlops.gpu.plugins.module_utils import gpu_probe
 
 
 def main():
@@ -233,7 +150,15 @@ def main():
         ),
         supports_check_mode=True,
     )
-    module.exit_json(changed=False, ansible_facts={"gpu": probe(module)})
+    params = module.params
+    facts = gpu_probe.probe_host(
+        root=params["test_root"] or "/",
+        prefixes=params["toolkit_prefixes"],
+        nvml=params["nvml"],
+        nvidia_smi=module.get_bin_path("nvidia-smi") if params["nvidia_smi"] else None,
+        run=module.run_command,
+    )
+    module.exit_json(changed=False, ansible_facts={"gpu": facts})
 
 
 if __name__ == "__main__":

@@ -148,3 +148,16 @@ def test_verify_reports_only_errors_the_change_adds():
 def test_verify_counts_new_parse_errors():
     after = "findmnt: /etc/.fstab.x: parse error at line 3 -- ignored\n\n1 parse error, 0 errors, 0 warnings\n"
     assert fstab.new_verify_errors("0 parse errors, 0 errors, 0 warnings\n", after) == ["1 new parse error(s)"]
+
+
+@pytest.mark.parametrize("state, changed, fstype, option, action", [
+    (None, False, None, "noatime", "mount"),
+    (("ext4", {"rw", "relatime"}), False, None, "noatime", "remount"),
+    (("ext4", {"rw", "noatime"}), False, None, "noatime", None),
+    (("ext4", {"rw", "noatime"}), True, None, "noatime", "remount"),
+    (("ext4", {"rw"}), False, "tmpfs", None, "mount"),  # /tmp on the root disk: mount the tmpfs over it
+    (("tmpfs", {"rw"}), False, "tmpfs", None, None),
+    (("tmpfs", {"rw"}), True, "tmpfs", None, "remount"),  # new size
+])
+def test_mount_action(state, changed, fstype, option, action):
+    assert fstab.mount_action(state, changed, fstype=fstype, option=option) == action

@@ -1,11 +1,10 @@
-"""gpu_facts on fake sysfs/proc/usr trees (the module's test_root option)."""
+"""The gpu_facts probe on fake sysfs/proc/usr trees (what the module's test_root option does)."""
 
 import json
 import os
 import shutil
 
 from ansible_collections.dlops.gpu.plugins.module_utils import gpu_probe
-from ansible_collections.dlops.gpu.plugins.modules import gpu_facts
 
 from ...conftest import FIXTURES
 
@@ -13,18 +12,6 @@ LIB = gpu_probe.lib_dirs("/")[0]  # /usr/lib/<triplet>
 NVRM_OPEN = ("NVRM version: NVIDIA UNIX Open Kernel Module for x86_64  %s  Release Build  "
              "(dvs-builder@U16)  Tue Sep 23 2025\nGCC version:  gcc version 13.3.0\n")
 NVRM_PROPRIETARY = "NVRM version: NVIDIA UNIX x86_64 Kernel Module  %s  Tue Jun  6 22:20:39 UTC 2023\n"
-
-
-class FakeModule:
-    def __init__(self, root, prefixes=("/usr/local",)):
-        self.params = {"test_root": str(root), "toolkit_prefixes": list(prefixes), "nvml": True,
-                       "nvidia_smi": True}
-
-    def get_bin_path(self, name):
-        return None
-
-    def run_command(self, cmd):
-        return 1, "", "not run in unit tests"
 
 
 def write(root, path, text=""):
@@ -61,8 +48,8 @@ def driver_libs(root, version):
     link(root, LIB + "/libcuda.so.1", "libcuda.so." + version)
 
 
-def facts(root, **kwargs):
-    return gpu_facts.probe(FakeModule(root, **kwargs))
+def facts(root):
+    return gpu_probe.probe_host(root=str(root))
 
 
 def test_host_without_gpu_reports_absence(tmp_path):
