@@ -11,6 +11,9 @@ COLLECTIONS := $(BUILD)/collections
 COLLECTION := $(COLLECTIONS)/ansible_collections/dlops/gpu
 # Outside this checkout: inside it, ansible-test would ask git and see build/ as ignored.
 SANITY_TREE := $(or $(TMPDIR),/tmp)/dlops-gpu-sanity/ansible_collections/dlops/gpu
+MODULES := $(patsubst plugins/modules/%.py,dlops.gpu.%,$(wildcard plugins/modules/*.py))
+FILTERS := $(patsubst plugins/filter/%.yml,dlops.gpu.%,$(wildcard plugins/filter/*.yml))
+export DLOPS_MIRROR_PORT ?= 8765
 SCENARIOS := $(sort $(notdir $(patsubst %/molecule.yml,%,$(wildcard molecule/*/molecule.yml))))
 
 export PATH := $(VENV)/bin:$(PATH)
@@ -22,7 +25,7 @@ export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export PY_COLORS := 0
 export ANSIBLE_FORCE_COLOR := 0
 
-.PHONY: help setup venv collection docker images test lint sanity unit package molecule demo demo-down build clean
+.PHONY: help setup venv collection docker images mirror test lint sanity unit package molecule demo demo-down build clean
 
 help:
 	@echo "make demo   provision the demo fleet of local containers (run it twice: the second run changes nothing)"
@@ -45,7 +48,13 @@ docker:
 images: docker
 	@bash scripts/build-images.sh
 
-setup: venv collection images
+# The NVIDIA redist mirror (CUDA and cuDNN from NVIDIA's PyPI wheels) the tests and the demo install from,
+# served on 127.0.0.1:$(DLOPS_MIRROR_PORT).
+mirror: venv
+	@bash scripts/mirror.sh build
+	@bash scripts/mirror.sh start
+
+setup: venv collection images mirror
 
 test: setup lint sanity unit package molecule
 	@echo "make test: all checks passed"
@@ -87,9 +96,9 @@ package: build
 	@rm -rf $(BUILD)/installed && mkdir -p $(BUILD)/installed
 	ansible-galaxy collection install --offline --force -p $(BUILD)/installed $(BUILD)/dlops-gpu-*.tar.gz
 	ANSIBLE_COLLECTIONS_PATH=$(BUILD)/installed ansible-playbook -i localhost, --syntax-check dlops.gpu.site
-	ANSIBLE_COLLECTIONS_PATH=$(BUILD)/installed ansible-doc dlops.gpu.fstab dlops.gpu.gpu_facts dlops.gpu.cuda_select >/dev/null
+	ANSIBLE_COLLECTIONS_PATH=$(BUILD)/installed ansible-doc $(MODULES) >/dev/null
 	@# ansible-test does not check filter docs: make sure ansible-doc renders each one.
-	ANSIBLE_COLLECTIONS_PATH=$(BUILD)/installed ansible-doc -t filter dlops.gpu.cuda_min_driver dlops.gpu.cuda_driver_support | grep -c "^> FILTER" | grep -qx 2
+	ANSIBLE_COLLECTIONS_PATH=$(BUILD)/installed ansible-doc -t filter $(FILTERS) | grep -c "^> FILTER" | grep -qx $(words $(FILTERS))
 
 clean:
 	rm -rf $(BUILD) tests/output

@@ -297,6 +297,15 @@ def _nvml_processes(lib, call, handle):
 
 # CUDA toolkits and cuDNN -------------------------------------------------
 
+def _record(path):
+    """version.json of a toolkit folder as a dict ({} when absent or unreadable)."""
+    try:
+        parsed = json.loads(_read(os.path.join(path, "version.json")) or "{}")
+    except ValueError:
+        return {}
+    return parsed if isinstance(parsed, dict) else {}
+
+
 def toolkit_version(path, run=None):
     """Exact version of a toolkit folder: version.json, else version.txt, nvcc, libcudart."""
     data = _read(os.path.join(path, "version.json"))
@@ -378,11 +387,15 @@ def toolkits(prefixes=("/usr/local",), root="/", run=None, driver=None):
                              [os.path.join(path, "lib64"), os.path.join(path, "lib")])
             if cudnn:
                 cudnn["source"] = _shown(root, cudnn["source"])
+            record = _record(path)
             entry = {
                 "path": os.path.join(prefix, name),
                 "series": "%s.%s" % match.groups(),
                 "version": version,
                 "version_source": source,
+                "managed": "dlops_gpu" in record,
+                "components": dict((k, v.get("version")) for k, v in record.items()
+                                   if isinstance(v, dict) and k not in ("cuda", "cudnn", "dlops_gpu")),
                 "nvcc": os.access(os.path.join(path, "bin", "nvcc"), os.X_OK),
                 "cudnn": cudnn,
                 "min_driver": None,
@@ -489,6 +502,7 @@ def probe_host(root="/", prefixes=("/usr/local",), nvml=True, nvidia_smi=None, r
     version = kernel["version"] or details.get("driver_version") or user["version"]
     return {
         "present": bool(pci or gpus),
+        "machine": platform.machine(),
         "count": len(gpus) if gpus else len(pci),
         "pci": pci,
         "kernel": kernel,

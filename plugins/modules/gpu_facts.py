@@ -120,11 +120,16 @@ ansible_facts:
         busy:
           description: Whether any compute process runs on any GPU.
           type: bool
+        machine:
+          description: The CPU architecture (C(x86_64), C(aarch64)); it picks the redist platform.
+          type: str
         toolkits:
           description:
             - Each C(<prefix>/cuda-X.Y) with C(path), C(series) (X.Y), C(version) (exact), C(version_source)
-              (version.json, version.txt, nvcc, libcudart), C(nvcc) (present), C(cudnn) (C(version), C(source))
-              or None, C(min_driver) and C(driver_support) (full, minor-compat, unsupported; None with no driver).
+              (version.json, version.txt, nvcc, libcudart), C(managed) (whether this collection installed it, as its
+              version.json has a C(dlops_gpu) key), C(components) (component to version, from version.json),
+              C(nvcc) (present), C(cudnn) (C(version), C(source)) or None, C(min_driver) and C(driver_support)
+              (full, minor-compat, unsupported; None with no driver).
           type: list
           elements: dict
         cuda_default:
