@@ -9,6 +9,7 @@ __metaclass__ = type
 from ansible.errors import AnsibleFilterError
 from ansible_collections.dlops.gpu.plugins.module_utils import cuda_plan
 from ansible_collections.dlops.gpu.plugins.module_utils import cuda_versions
+from ansible_collections.dlops.gpu.plugins.module_utils import driver_plan
 from ansible_collections.dlops.gpu.plugins.module_utils import redist
 
 
@@ -40,6 +41,13 @@ def redist_platform(machine):
         raise AnsibleFilterError("redist_platform: NVIDIA publishes no Linux redist archives for %r" % (machine,))
 
 
+def nvidia_driver_packages(spec):
+    try:
+        return driver_plan.nvidia_driver_packages(spec)
+    except ValueError as exc:
+        raise AnsibleFilterError("nvidia_driver_packages: %s" % exc)
+
+
 class FilterModule(object):
     def filters(self):
         return {
@@ -50,4 +58,9 @@ class FilterModule(object):
             "cudnn_plan": cuda_plan.cudnn_plan,
             "redist_pick": redist_pick,
             "redist_platform": redist_platform,
+            "nvidia_driver_packages": nvidia_driver_packages,
+            "nvidia_driver_preflight": driver_plan.nvidia_driver_preflight,
+            "nvidia_driver_versions": driver_plan.branch_versions,
+            "nvidia_driver_running_matches": driver_plan.running_matches,
+            "nvidia_driver_processes": driver_plan.gpu_processes,
         }

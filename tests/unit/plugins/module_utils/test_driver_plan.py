@@ -1,0 +1,94 @@
+"""What the nvidia_driver role installs and checks, per distribution, method and flavour."""
+
+import pytest
+
+from ansible_collections.dlops.gpu.plugins.module_utils import driver_plan
+
+MADISON_DEBIAN12 = """\
+nvidia-smi | 535.247.01-1~deb12u1 | http://deb.debian.org/debian bookworm/non-free amd64 Packages
+nvidia-smi | 535.216.01-1~deb12u1 | http://deb.debian.org/debian bookworm-updates/non-free amd64 Packages
+  libcuda1 | 535.247.01-1~deb12u1 | http://deb.debian.org/debian bookworm/non-free amd64 Packages
+"""
+
+
+def spec(**kwargs):
+    base = {"distribution": "Debian", "method": "distro", "branch": "535", "flavour": "open", "kernel": True,
+            "kernel_release": "6.1.0-28-amd64"}
+    base.update(kwargs)
+    return driver_plan.nvidia_driver_packages(base)
+
+
+@pytest.mark.parametrize("kwargs, install, dkms", [
+    ({}, ["nvidia-driver", "nvidia-open-kernel-dkms", "linux-headers-6.1.0-28-amd64", "nvidia-persistenced"], True),
+    ({"flavour": "proprietary"}, ["nvidia-driver", "nvidia-kernel-dkms", "linux-headers-6.1.0-28-amd64",
+                                  "nvidia-persistenced"], True),
+    ({"kernel": False}, ["nvidia-smi", "libcuda1", "libnvidia-ml1"], False),
+    ({"method": "nvidia_repo", "branch": "580"}, ["nvidia-open-580", "linux-headers-6.1.0-28-amd64"], True),
+    ({"method": "nvidia_repo", "branch": "580", "flavour": "proprietary"},
+     ["cuda-drivers-580", "linux-headers-6.1.0-28-amd64"], True),
+])
+def test_debian_packages(kwargs, install, dkms):
+    result = spec(**kwargs)
+    assert result["install"] == install
+    assert result["dkms"] is dkms
+
+
+def test_ubuntu_prefers_canonicals_signed_modules():
+    result = spec(distribution="Ubuntu", branch="580", kernel_release="6.8.0-48-generic")
+    assert result["install"] == ["nvidia-driver-580-open"]
+    assert result["optional"] == ["linux-modules-nvidia-580-open-6.8.0-48-generic"]
+    assert spec(distribution="Ubuntu", branch="570", server=True, flavour="proprietary")["install"] == [
+        "nvidia-driver-570-server"]
+    assert spec(distribution="Ubuntu", branch="580", kernel=False)["install"] == [
+        "libnvidia-compute-580", "nvidia-utils-580"]
+
+
+def test_other_distributions_are_refused():
+    with pytest.raises(ValueError, match="knows Debian and Ubuntu, not Rocky"):
+        spec(distribution="Rocky")
+
+
+@pytest.mark.parametrize("gpu, branch, flavour, message", [
+    ({"index": 0, "name": "Tesla V100", "architecture": "Volta"}, "590", "proprietary", "up to the 580 branch"),
+    ({"index": 0, "name": "GTX 1080", "architecture": "Pascal"}, "580", "open", "need Turing or newer"),
+    ({"index": 1, "name": "RTX PRO 6000", "architecture": "Blackwell"}, "580", "proprietary",
+     "need the open kernel modules"),
+])
+def test_preflight_refuses_what_the_gpus_cannot_use(gpu, branch, flavour, message):
+    errors = driver_plan.nvidia_driver_preflight([gpu], branch, flavour)
+    assert len(errors) == 1 and message in errors[0]
+    assert errors[0].startswith("GPU %s (%s, %s) cannot use branch %s" % (gpu["index"], gpu["name"],
+                                                                           gpu["architecture"], branch))
+
+
+def test_preflight_accepts_hopper_on_580_open_and_rejects_a_bad_branch():
+    assert driver_plan.nvidia_driver_preflight([{"architecture": "Hopper"}], "580", "open") == []
+    assert "is not a driver branch" in driver_plan.nvidia_driver_preflight([], "latest", "open")[0]
+
+
+def test_branch_versions_from_madison():
+    offer = driver_plan.branch_versions(MADISON_DEBIAN12, "nvidia-smi", "535")
+    assert offer["offered"] == ["535.247.01-1~deb12u1", "535.216.01-1~deb12u1"]
+    assert offer["matching"] == offer["offered"]
+    assert offer["known"] == ["nvidia-smi", "libcuda1"]
+    assert driver_plan.branch_versions(MADISON_DEBIAN12, "nvidia-smi", "550")["matching"] == []
+    assert driver_plan.branch_versions(MADISON_DEBIAN12, "nvidia-smi", "535", "535.216")["matching"] == [
+        "535.216.01-1~deb12u1"]
+
+
+H100 = {"kernel": {"loaded": True, "version": "580.159.04", "flavour": "open"},
+        "driver": {"mismatch": False}}
+
+
+def test_running_driver_matches_the_pin():
+    assert driver_plan.running_matches(H100, "580", "", "open") is True
+    assert driver_plan.running_matches(H100, "580", "580.159.04", "open") is True
+    assert driver_plan.running_matches(H100, "570", "", "open") is False
+    assert driver_plan.running_matches(H100, "580", "", "proprietary") is False
+    assert driver_plan.running_matches(H100, "580", "", "proprietary", kernel=False) is True
+    assert driver_plan.running_matches(dict(H100, driver={"mismatch": True}), "580") is False
+
+
+def test_gpu_processes_are_listed():
+    gpus = [{"index": 0, "processes": [{"pid": 4242, "name": "python3", "used_memory_mib": 1542}]}]
+    assert driver_plan.gpu_processes(gpus) == ["GPU 0: pid 4242 python3 (1542 MiB)"]
