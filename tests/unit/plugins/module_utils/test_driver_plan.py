@@ -57,8 +57,8 @@ def test_other_distributions_are_refused():
 def test_preflight_refuses_what_the_gpus_cannot_use(gpu, branch, flavour, message):
     errors = driver_plan.nvidia_driver_preflight([gpu], branch, flavour)
     assert len(errors) == 1 and message in errors[0]
-    assert errors[0].startswith("GPU %s (%s, %s) cannot use branch %s" % (gpu["index"], gpu["name"],
-                                                                           gpu["architecture"], branch))
+    prefix = "GPU %s (%s, %s) cannot use branch %s" % (gpu["index"], gpu["name"], gpu["architecture"], branch)
+    assert errors[0].startswith(prefix)
 
 
 def test_preflight_accepts_hopper_on_580_open_and_rejects_a_bad_branch():
