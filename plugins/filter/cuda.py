@@ -1,6 +1,6 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Filters over the collection's CUDA/driver table (plugins/module_utils/cuda_versions.py)."""
+"""CUDA filters: the CUDA/driver table (module_utils/cuda_versions.py), toolkit plans and redist picks."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -9,7 +9,6 @@ __metaclass__ = type
 from ansible.errors import AnsibleFilterError
 from ansible_collections.dlops.gpu.plugins.module_utils import cuda_plan
 from ansible_collections.dlops.gpu.plugins.module_utils import cuda_versions
-from ansible_collections.dlops.gpu.plugins.module_utils import driver_plan
 from ansible_collections.dlops.gpu.plugins.module_utils import redist
 
 
@@ -41,13 +40,6 @@ def redist_platform(machine):
         raise AnsibleFilterError("redist_platform: NVIDIA publishes no Linux redist archives for %r" % (machine,))
 
 
-def nvidia_driver_packages(spec):
-    try:
-        return driver_plan.nvidia_driver_packages(spec)
-    except ValueError as exc:
-        raise AnsibleFilterError("nvidia_driver_packages: %s" % exc)
-
-
 class FilterModule(object):
     def filters(self):
         return {
@@ -58,9 +50,4 @@ class FilterModule(object):
             "cudnn_plan": cuda_plan.cudnn_plan,
             "redist_pick": redist_pick,
             "redist_platform": redist_platform,
-            "nvidia_driver_packages": nvidia_driver_packages,
-            "nvidia_driver_preflight": driver_plan.nvidia_driver_preflight,
-            "nvidia_driver_versions": driver_plan.branch_versions,
-            "nvidia_driver_running_matches": driver_plan.running_matches,
-            "nvidia_driver_processes": driver_plan.gpu_processes,
         }

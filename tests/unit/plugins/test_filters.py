@@ -1,6 +1,10 @@
+import glob
+import os
+
 import pytest
 from ansible.errors import AnsibleFilterError
 
+from ansible_collections.dlops.gpu.plugins.filter import driver, fleet
 from ansible_collections.dlops.gpu.plugins.filter.cuda import FilterModule
 
 FILTERS = FilterModule().filters()
@@ -14,3 +18,15 @@ def test_examples_from_the_docs():
 def test_bad_input_is_a_filter_error():
     with pytest.raises(AnsibleFilterError, match="cuda_min_driver"):
         FILTERS["cuda_min_driver"]("99.1")
+
+
+def test_every_filter_has_its_documentation():
+    names = set(FILTERS) | set(driver.FilterModule().filters()) | set(fleet.FilterModule().filters())
+    folder = os.path.dirname(driver.__file__)
+    documented = set(os.path.basename(p)[:-4] for p in glob.glob(os.path.join(folder, "*.yml")))
+    assert names == documented
+
+
+def test_driver_filter_errors_name_the_filter():
+    with pytest.raises(AnsibleFilterError, match="nvidia_driver_packages: the nvidia_driver role knows Debian"):
+        driver.FilterModule().filters()["nvidia_driver_packages"]({"distribution": "Arch"})
