@@ -27,6 +27,7 @@ CONTROLLER_ACTIONS = {
     "ansible.builtin.debug", "ansible.builtin.set_fact", "ansible.builtin.assert", "ansible.builtin.fail",
     "ansible.builtin.include_role", "ansible.builtin.include_tasks", "ansible.builtin.import_tasks",
     "ansible.builtin.meta", "ansible.builtin.add_host", "ansible.builtin.group_by",
+    "ansible.builtin.validate_argument_spec",
 }
 CAPS = ["SYS_ADMIN", "NET_ADMIN", "SYS_PTRACE", "MKNOD", "AUDIT_WRITE", "SYS_CHROOT", "SETFCAP"]
 BASELINE = """- name: Gather facts only
