@@ -62,12 +62,12 @@ def start(names):
         cmd += [arg for cap in CAPS for arg in ("--cap-add", cap)]
         subprocess.run(cmd + [IMAGE, "/lib/systemd/systemd"], check=True, stdout=subprocess.DEVNULL)
     for name in names:
-        subprocess.run(["docker", "exec", name, "systemctl", "is-system-running", "--wait"],
+        subprocess.run(["docker", "exec", name, "systemctl", "is-system-running", "--wait"], check=False,
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
 def remove(names):
-    subprocess.run(["docker", "rm", "-f"] + names, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    subprocess.run(["docker", "rm", "-f"] + names, check=False, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
 def write_inventory(folder, names, cache):
@@ -98,7 +98,7 @@ def write_inventory(folder, names, cache):
 
 def play(inventory, playbook, pipelining=True):
     started = time.monotonic()
-    proc = subprocess.run(["ansible-playbook", "-i", inventory, playbook], env=env(pipelining),
+    proc = subprocess.run(["ansible-playbook", "-i", inventory, playbook], env=env(pipelining), check=False,
                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True)
     elapsed = time.monotonic() - started
     if proc.returncode != 0:
