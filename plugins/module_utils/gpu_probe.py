@@ -308,15 +308,9 @@ def _record(path):
 
 def toolkit_version(path, run=None):
     """Exact version of a toolkit folder: version.json, else version.txt, nvcc, libcudart."""
-    data = _read(os.path.join(path, "version.json"))
-    if data:
-        try:
-            parsed = json.loads(data)
-            version = (parsed.get("cuda") or {}).get("version")
-            if version:
-                return version, "version.json"
-        except ValueError:
-            pass
+    version = (_record(path).get("cuda") or {}).get("version")
+    if version:
+        return version, "version.json"
     text = _read(os.path.join(path, "version.txt"))
     if text:
         match = re.search(r"CUDA Version\s+([0-9.]+)", text)

@@ -73,10 +73,6 @@ options:
     description: Where manifests and archives are kept, in the manifest's relative layout.
     type: path
     required: true
-  download:
-    description: Download the archives; without it only the manifests are read.
-    type: bool
-    default: true
   validate_certs:
     description: Verify TLS certificates.
     type: bool
@@ -87,13 +83,7 @@ options:
     default: 60
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: none
-  platform:
-    platforms: posix
+  - dlops.gpu.attributes.read_only
 """
 
 EXAMPLES = r"""
@@ -208,7 +198,6 @@ def main():
             components=dict(type="list", elements="str", default=[]),
             platform=dict(type="str", default="linux-x86_64"),
             cache_dir=dict(type="path", required=True),
-            download=dict(type="bool", default=True),
             validate_certs=dict(type="bool", default=True),
             timeout=dict(type="int", default=60),
         ),
@@ -257,10 +246,10 @@ def main():
                 continue
             todo[archive["path"]] = archive
     downloaded = sorted(a["relative_path"] for a in todo.values())
-    if todo and params["download"] and not module.check_mode:
+    if todo and not module.check_mode:
         for archive in sorted(todo.values(), key=lambda a: a["path"]):
             _download(module, archive["url"], archive["path"], archive["sha256"], archive["size"])
-    module.exit_json(changed=bool(todo and params["download"]), releases=releases, available=available,
+    module.exit_json(changed=bool(todo), releases=releases, available=available,
                      downloaded=downloaded)
 
 
