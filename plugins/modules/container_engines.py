@@ -1,0 +1,255 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+---
+module: container_engines
+short_description: Wire the NVIDIA container runtime into Docker and containerd, keeping their configuration
+version_added: 0.1.0
+description:
+  - Docker - merges the C(nvidia) runtime into C(daemon.json). Every other key stays, in its place; the file keeps
+    its indentation (4 spaces for a new file). Optionally makes C(nvidia) the default runtime and turns on the
+    CDI feature flag. A file that is not valid JSON fails the task and is left untouched. Where C(dockerd) has
+    C(--validate) (Docker 23 and later), the new file is validated by it before it is put in place.
+  - containerd - writes a drop-in (C(conf.d/99-nvidia.toml)) holding the runtime and adds it to the main
+    configuration's C(imports), for configuration versions 2 (containerd 1.x) and 3 (containerd 2.x). containerd
+    before 1.7 replaces a whole plugin table with an imported one, so for those releases the drop-in carries the
+    operator's CRI settings along with the runtime; re-running the module refreshes that copy. After a change
+    C(containerd config dump) must show the runtime, or both files are put back and the task fails.
+  - Engines that are not installed are reported as absent and left alone; nothing is installed.
+  - Files are written to a temporary file beside them and renamed into place.
+author:
+  - dlops.gpu maintainers (@dlops)
+options:
+  engines:
+    description: The engines to configure where they are installed.
+    type: list
+    elements: str
+    choices: [docker, containerd]
+    default: [docker, containerd]
+  runtime_path:
+    description: The NVIDIA container runtime binary.
+    type: path
+    default: /usr/bin/nvidia-container-runtime
+  default_runtime:
+    description:
+      - Make C(nvidia) the default runtime. False takes back a default of C(nvidia) and leaves any other default
+        as it is.
+    type: bool
+    default: false
+  cdi:
+    description: Turn on CDI (Docker's C(features.cdi), containerd's C(enable_cdi) with C(/etc/cdi) and C(/var/run/cdi)).
+    type: bool
+    default: false
+  docker_config:
+    description: Docker's daemon configuration.
+    type: path
+    default: /etc/docker/daemon.json
+  containerd_config:
+    description: containerd's main configuration.
+    type: path
+    default: /etc/containerd/config.toml
+  containerd_drop_in:
+    description: The drop-in this module owns.
+    type: path
+    default: /etc/containerd/conf.d/99-nvidia.toml
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+  - dlops.gpu.attributes
+"""
+
+EXAMPLES = r"""
+- name: Add the nvidia runtime to the engines present
+  dlops.gpu.container_engines:
+  register: engines
+  notify: Restart the container engines
+
+- name: Docker only, with nvidia as the default runtime and CDI on
+  dlops.gpu.container_engines:
+    engines: [docker]
+    default_runtime: true
+    cdi: true
+"""
+
+RETURN = r"""
+engines:
+  description: Per engine - present, changed, active (its systemd unit runs), version, and the files it owns.
+  returned: always
+  type: dict
+  sample:
+    docker: {present: true, changed: true, active: true, version: "26.1.5", files: [/etc/docker/daemon.json]}
+    containerd: {present: false, changed: false, active: false, version: null, files: []}
+msg:
+  description: What was found and done, in a sentence.
+  returned: always
+  type: str
+"""
+
+import glob
+import os
+import re
+import tempfile
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.dlops.gpu.plugins.module_utils import engine_config
+from ansible_collections.dlops.gpu.plugins.module_utils.engine_config import ConfigError
+
+
+def _read(path):
+    try:
+        with open(path) as handle:
+            return handle.read()
+    except IOError:
+        return None
+
+
+def _write(module, path, text):
+    """A temporary file beside ``path``, renamed over it; the mode of the file it replaces, else 0644."""
+    folder = os.path.dirname(path)
+    if not os.path.isdir(folder):
+        os.makedirs(folder, 0o755)
+    mode = os.stat(path).st_mode & 0o7777 if os.path.exists(path) else 0o644
+    handle, temp = tempfile.mkstemp(dir=folder, prefix=".dlops-")
+    with os.fdopen(handle, "w") as out:
+        out.write(text)
+    os.chmod(temp, mode)
+    module.atomic_move(temp, path)
+
+
+def _restore(module, originals):
+    for path, text in originals.items():
+        if text is None:
+            if os.path.exists(path):
+                os.unlink(path)
+        else:
+            _write(module, path, text)
+
+
+def _active(module, unit):
+    systemctl = module.get_bin_path("systemctl")
+    if not systemctl:
+        return False
+    return module.run_command([systemctl, "is-active", "--quiet", unit])[0] == 0
+
+
+def _version(module, binary):
+    out = module.run_command([binary, "--version"])[1]
+    match = re.search(r"([0-9]+\.[0-9]+\.[0-9]+)", out)
+    return (match.group(1) if match else None), out
+
+
+def docker(module, params, result, diffs):
+    dockerd = module.get_bin_path("dockerd")
+    if not dockerd:
+        return
+    path = params["docker_config"]
+    before = _read(path)
+    version = _version(module, dockerd)[0]
+    try:
+        after = engine_config.docker_daemon_config(before or "", params["runtime_path"], params["default_runtime"],
+                                                   params["cdi"], path)
+    except ConfigError as exc:
+        module.fail_json(msg=str(exc), engines=result)
+    changed = after != (before or "")
+    result["docker"].update(present=True, changed=changed, version=version, files=[path])
+    if not changed:
+        return
+    diffs.append(dict(before=before or "", after=after, before_header=path, after_header=path))
+    if module.check_mode:
+        return
+    if "--validate" in module.run_command([dockerd, "--help"])[1]:
+        handle, temp = tempfile.mkstemp(prefix="dlops-daemon-", suffix=".json")
+        with os.fdopen(handle, "w") as out:
+            out.write(after)
+        try:
+            rc, out, err = module.run_command([dockerd, "--validate", "--config-file", temp])
+        finally:
+            os.unlink(temp)
+        if rc != 0:
+            module.fail_json(msg="dockerd rejects the merged %s, which was left as it was: %s"
+                             % (path, (err or out).strip()), engines=result)
+    _write(module, path, after)
+    result["docker"]["active"] = _active(module, "docker")
+
+
+def containerd(module, params, result, diffs):
+    binary = module.get_bin_path("containerd")
+    if not binary:
+        return
+    main_path, drop_in = params["containerd_config"], params["containerd_drop_in"]
+    version, version_out = _version(module, binary)
+    release = engine_config.containerd_major(version_out)
+    main_before, drop_before = _read(main_path), _read(drop_in)
+    try:
+        main_config = engine_config.toml_loads(main_before or "", main_path) if (main_before or "").strip() else {}
+        config_version = engine_config.config_version(main_config, release)
+        carried = None
+        if release < (1, 7):
+            imported = []
+            for pattern in engine_config.import_patterns(main_before or "", drop_in):
+                imported.extend(_read(name) or "" for name in sorted(glob.glob(pattern)) if name != drop_in)
+            carried = engine_config.carried_cri(main_before or "", imported, config_version)
+        drop_after = engine_config.containerd_drop_in(config_version, params["runtime_path"],
+                                                      params["default_runtime"], params["cdi"], carried)
+        main_after = engine_config.containerd_main_config(main_before or "", drop_in, config_version)
+    except ConfigError as exc:
+        module.fail_json(msg=str(exc), engines=result)
+    pending = [(path, before, after) for path, before, after in
+               ((drop_in, drop_before, drop_after), (main_path, main_before, main_after)) if before != after]
+    result["containerd"].update(present=True, changed=bool(pending), version=version, files=[main_path, drop_in],
+                                config_version=config_version)
+    for path, before, after in pending:
+        diffs.append(dict(before=before or "", after=after, before_header=path, after_header=path))
+    if not pending or module.check_mode:
+        return
+    for path, _before, after in pending:
+        _write(module, path, after)
+    rc, out, err = module.run_command([binary, "--config", main_path, "config", "dump"])
+    try:
+        found = engine_config.dumped_runtime(out, config_version) if rc == 0 else None
+    except ConfigError:
+        found = None
+    if found != params["runtime_path"]:
+        _restore(module, dict((path, before) for path, before, _after in pending))
+        module.fail_json(msg="containerd does not read the nvidia runtime from the new configuration, which was "
+                         "put back as it was: %s" % ((err or out).strip()[-500:] or "runtime missing from config dump"),
+                         engines=result)
+    result["containerd"]["active"] = _active(module, "containerd")
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            engines=dict(type="list", elements="str", choices=["docker", "containerd"],
+                         default=["docker", "containerd"]),
+            runtime_path=dict(type="path", default="/usr/bin/nvidia-container-runtime"),
+            default_runtime=dict(type="bool", default=False),
+            cdi=dict(type="bool", default=False),
+            docker_config=dict(type="path", default="/etc/docker/daemon.json"),
+            containerd_config=dict(type="path", default="/etc/containerd/config.toml"),
+            containerd_drop_in=dict(type="path", default="/etc/containerd/conf.d/99-nvidia.toml"),
+        ),
+        supports_check_mode=True,
+    )
+    diffs = []
+    result = dict((engine, dict(present=False, changed=False, active=False, version=None, files=[]))
+                  for engine in ("docker", "containerd"))
+    for engine in module.params["engines"]:
+        {"docker": docker, "containerd": containerd}[engine](module, module.params, result, diffs)
+    present = [engine for engine in module.params["engines"] if result[engine]["present"]]
+    changed = [engine for engine in present if result[engine]["changed"]]
+    if not present:
+        msg = "None of %s is installed: nothing to configure." % ", ".join(module.params["engines"])
+    else:
+        msg = "nvidia runtime %s for %s." % ("configured" if changed else "already configured",
+                                             ", ".join(changed or present))
+    module.exit_json(changed=bool(changed), engines=result, msg=msg, diff=diffs)
+
+
+if __name__ == "__main__":
+    main()
