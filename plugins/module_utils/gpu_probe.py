@@ -435,6 +435,20 @@ def system_cudnn(root="/"):
     return found
 
 
+CDI_SPECS = ("/etc/cdi/nvidia.yaml", "/etc/cdi/nvidia.json", "/var/run/cdi/nvidia.yaml", "/var/run/cdi/nvidia.json")
+_CDI_DRIVER_RE = re.compile(r"lib(?:nvidia-ml|cuda)\.so\.([0-9]+\.[0-9]+(?:\.[0-9]+)?)")
+
+
+def cdi_spec(root="/"):
+    """The first NVIDIA CDI spec found and the driver version it was generated for (from its library paths)."""
+    for spec in CDI_SPECS:
+        text = _read(_path(root, spec))
+        if text is not None:
+            match = _CDI_DRIVER_RE.search(text)
+            return {"spec": spec, "driver_version": match.group(1) if match else None}
+    return {"spec": None, "driver_version": None}
+
+
 # The whole probe -----------------------------------------------------------
 
 def run_command(cmd):
@@ -517,4 +531,5 @@ def probe_host(root="/", prefixes=("/usr/local",), nvml=True, nvidia_smi=None, r
         "toolkits": toolkits(prefixes, root, run, kernel["version"] or details.get("driver_version")),
         "cuda_default": default_link(prefixes[0], root),
         "cudnn_system": system_cudnn(root),
+        "cdi": cdi_spec(root),
     }

@@ -134,6 +134,11 @@ ansible_facts:
         cudnn_system:
           description: cuDNN installed system-wide (C(version), C(source)), or None.
           type: dict
+        cdi:
+          description:
+            - The NVIDIA CDI spec (C(spec), its path, or None) and the driver version it was generated for
+              (C(driver_version)); a spec for another driver than the loaded one needs regenerating.
+          type: dict
 """
 
 from ansible.module_utils.basic import AnsibleModule

@@ -182,3 +182,13 @@ def test_kept_h100_facts_agree_with_the_h100_capture():
     assert kept["kernel"]["flavour"] == "open"
     assert kept["cuda_default"]["alternatives"] is True
     assert kept["toolkits"][0]["driver_support"] == "full"
+
+
+def test_cdi_spec_and_the_driver_it_was_made_for(tmp_path):
+    assert gpu_probe.cdi_spec(str(tmp_path)) == {"spec": None, "driver_version": None}
+    write(tmp_path, "/var/run/cdi/nvidia.yaml",
+          "cdiVersion: 0.5.0\nkind: nvidia.com/gpu\ncontainerEdits:\n  mounts:\n"
+          "  - hostPath: /usr/lib/x86_64-linux-gnu/libnvidia-ml.so.580.159.04\n")
+    assert gpu_probe.cdi_spec(str(tmp_path)) == {"spec": "/var/run/cdi/nvidia.yaml", "driver_version": "580.159.04"}
+    write(tmp_path, "/etc/cdi/nvidia.yaml", "cdiVersion: 0.5.0\nkind: nvidia.com/gpu\n")
+    assert gpu_probe.cdi_spec(str(tmp_path)) == {"spec": "/etc/cdi/nvidia.yaml", "driver_version": None}
