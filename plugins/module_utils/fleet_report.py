@@ -47,8 +47,20 @@ def drift(gpu, pins):
     return found
 
 
-def fleet_row(host, gpu, pins):
-    """The report's row for one host."""
+def validation_summary(validation):
+    """gpu_validate's result in a few words: "-" when it did not run."""
+    if not validation:
+        return "-"
+    if validation.get("status") == "failed":
+        return "FAILED: " + "; ".join(validation.get("failed") or [])
+    if validation.get("status") == "no_gpu":
+        return "no GPU (toolkits load)"
+    tflops = validation.get("matmul_tflops")
+    return "ok" + (", %.1f TFLOP/s" % tflops if tflops else "")
+
+
+def fleet_row(host, gpu, pins, validation=None):
+    """The report's row for one host; ``validation`` is gpu_validate's result where it ran."""
     gpu = gpu or {}
     kernel = gpu.get("kernel") or {}
     driver = gpu.get("driver") or {}
@@ -70,5 +82,7 @@ def fleet_row(host, gpu, pins):
         "cudnn": ["%s: %s" % (t.get("series"), (t.get("cudnn") or {}).get("version"))
                   for t in gpu.get("toolkits") or [] if t.get("cudnn")],
         "busy": bool(gpu.get("busy")),
+        "validation": validation_summary(validation),
+        "validation_failed": (validation or {}).get("status") == "failed",
         "drift": drift(gpu, pins) if gpu else ["not probed"],
     }

@@ -22,7 +22,8 @@ description:
     over 100 products, synchronised) reports TFLOP/s, failing below the floor set for the GPU's model.
   - Each library is loaded in a fresh interpreter, so toolkits sharing a soname never share a process.
   - Returns the results as C(ansible_facts.gpu_validation) and never fails itself; the role decides. On hosts
-    without a GPU the status is C(no_gpu) and only the toolkits' runtimes and cuDNN are loaded.
+    without a GPU the status is C(no_gpu) and only the toolkits' runtimes and cuDNN are loaded, unless
+    O(expected_count) says GPUs should be there.
 author:
   - dlops.gpu maintainers (@dlops)
 options:
@@ -194,6 +195,9 @@ def main():
     if present:
         checks.extend(validate.driver_checks(gpu, params["expected_count"], params["expected_model"],
                                              params["persistence"]))
+    elif params["expected_count"]:
+        # A host expected to have GPUs that shows none has lost them (off the bus, no driver): that fails.
+        checks.append(validate.check("GPU count", False, "no NVIDIA GPU visible, %d expected" % params["expected_count"]))
     else:
         checks.append(validate.check("GPU", None, "no NVIDIA GPU on this host: nothing to run on a GPU"))
     for toolkit in gpu["toolkits"]:

@@ -2,7 +2,8 @@
 # Test helper, run inside a test container: turn a folder of .deb files into a signed flat apt repository laid
 # out as NVIDIA's (<root>/<distro>/<arch>/ with Packages, Release, InRelease, Release.gpg and the public key
 # dlops-test.pub), signed with a key made here, write the key's fingerprint to <root>/fingerprint, and serve
-# <root> on 127.0.0.1:8080 (a systemd unit, dlops-test-repo) until the container stops.
+# <root> on 127.0.0.1:8080 (a systemd unit, dlops-test-repo) until the container stops. With DLOPS_REPO_SERVE=no
+# the caller serves <root> on that port itself (hosts without systemd).
 # Usage: make-apt-repo.sh ROOT REPO_DIR
 set -euo pipefail
 root=$1
@@ -19,9 +20,11 @@ gzip -kf Packages
 apt-ftparchive release . >Release
 gpg --batch --yes --clearsign -o InRelease Release
 gpg --batch --yes -abs -o Release.gpg Release
-systemctl is-active --quiet dlops-test-repo ||
-  systemd-run --unit dlops-test-repo --property=Restart=always \
-    python3 -m http.server --bind 127.0.0.1 --directory "$root" 8080 >/dev/null
+if [ "${DLOPS_REPO_SERVE:-systemd}" = systemd ]; then
+  systemctl is-active --quiet dlops-test-repo ||
+    systemd-run --unit dlops-test-repo --property=Restart=always \
+      python3 -m http.server --bind 127.0.0.1 --directory "$root" 8080 >/dev/null
+fi
 for _ in $(seq 50); do
   python3 -c "import urllib.request as u; u.urlopen('http://127.0.0.1:8080/')" 2>/dev/null && exit 0
   sleep 0.2

@@ -46,3 +46,13 @@ def test_a_host_without_gpu_and_without_pins_does_not_drift():
     row = fleet_report.fleet_row("cpu01", facts, {"nvidia_driver_branch": "580"})
     assert row["gpus"] == "none" and row["drift"] == []
     assert fleet_report.fleet_row("down01", {}, {})["drift"] == ["not probed"]
+
+
+def test_validation_in_the_row():
+    assert fleet_report.fleet_row("gpu01", h100(), {})["validation"] == "-"
+    ok = {"status": "ok", "failed": [], "matmul_tflops": 51.234}
+    assert fleet_report.fleet_row("gpu01", h100(), {}, ok)["validation"] == "ok, 51.2 TFLOP/s"
+    failed = {"status": "failed", "failed": ["GPU count: 7 GPU(s) visible, 8 expected"], "matmul_tflops": None}
+    row = fleet_report.fleet_row("gpu01", h100(), {}, failed)
+    assert row["validation"] == "FAILED: GPU count: 7 GPU(s) visible, 8 expected" and row["validation_failed"]
+    assert fleet_report.validation_summary({"status": "no_gpu", "failed": []}) == "no GPU (toolkits load)"
