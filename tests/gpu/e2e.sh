@@ -16,8 +16,9 @@ servers=$!
 trap 'kill $servers' EXIT
 
 skip=()
-# The container toolkit's stand-in repository needs dpkg-deb, apt-ftparchive and gpg on this host.
-if command -v apt-ftparchive >/dev/null && command -v gpg >/dev/null; then
+# The container toolkit role needs python3-apt (Ansible's apt module), and its stand-in repository apt-ftparchive
+# and gpg, on this host.
+if python3 -c 'import apt' 2>/dev/null && command -v apt-ftparchive >/dev/null && command -v gpg >/dev/null; then
   repo=/srv/ctk-standin-repo/stable/deb/amd64
   rm -rf /srv/ctk-standin-repo
   mkdir -p /srv/ctk-standin-repo
@@ -28,7 +29,7 @@ if command -v apt-ftparchive >/dev/null && command -v gpg >/dev/null; then
   DLOPS_REPO_SERVE=no bash tests/molecule/make-apt-repo.sh /srv/ctk-standin-repo "$repo" >/dev/null
   fingerprint=(-e "container_toolkit_repo_key_fingerprint=$(cat /srv/ctk-standin-repo/fingerprint)")
 else
-  echo "no apt-ftparchive or gpg here: the container_toolkit role is skipped" | tee "$DLOPS_E2E_RESULTS/skipped.txt"
+  echo "no python3-apt, apt-ftparchive or gpg here (nothing can be installed offline): the container_toolkit role is skipped" | tee "$DLOPS_E2E_RESULTS/skipped.txt"
   skip=(--skip-tags container_toolkit)
   fingerprint=()
 fi
