@@ -80,7 +80,8 @@ def fleet_row(host, gpu, pins, validation=None):
                      for t in gpu.get("toolkits") or []],
         "cuda_default": (gpu.get("cuda_default") or {}).get("series") or "-",
         "cudnn": ["%s: %s" % (t.get("series"), (t.get("cudnn") or {}).get("version"))
-                  for t in gpu.get("toolkits") or [] if t.get("cudnn")],
+                  for t in gpu.get("toolkits") or [] if t.get("cudnn")] +
+                 (["system: %s" % gpu["cudnn_system"]["version"]] if gpu.get("cudnn_system") else []),
         "busy": bool(gpu.get("busy")),
         "validation": validation_summary(validation),
         "validation_failed": (validation or {}).get("status") == "failed",

@@ -21,6 +21,7 @@ def test_h100_row_from_the_kept_facts():
     assert row["mismatch"] is False and row["reboot_required"] is False
     assert row["toolkits"] == ["13.0.88 (external)"]
     assert row["cuda_default"] == "13.0"
+    assert row["cudnn"] == ["system: 9.14.0"]
     assert row["drift"] == []
 
 
