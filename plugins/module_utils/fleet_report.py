@@ -67,6 +67,10 @@ def fleet_row(host, gpu, pins, validation=None):
     models = {}
     for card in gpu.get("gpus") or []:
         models[card.get("name")] = models.get(card.get("name"), 0) + 1
+    cudnn = ["%s: %s" % (t.get("series"), (t.get("cudnn") or {}).get("version"))
+             for t in gpu.get("toolkits") or [] if t.get("cudnn")]
+    if gpu.get("cudnn_system"):
+        cudnn.append("system: %s" % gpu["cudnn_system"]["version"])
     return {
         "host": host,
         "probed": bool(gpu),
@@ -79,9 +83,7 @@ def fleet_row(host, gpu, pins, validation=None):
         "toolkits": ["%s%s" % (t.get("version") or t.get("series"), "" if t.get("managed") else " (external)")
                      for t in gpu.get("toolkits") or []],
         "cuda_default": (gpu.get("cuda_default") or {}).get("series") or "-",
-        "cudnn": ["%s: %s" % (t.get("series"), (t.get("cudnn") or {}).get("version"))
-                  for t in gpu.get("toolkits") or [] if t.get("cudnn")] +
-                 (["system: %s" % gpu["cudnn_system"]["version"]] if gpu.get("cudnn_system") else []),
+        "cudnn": cudnn,
         "busy": bool(gpu.get("busy")),
         "validation": validation_summary(validation),
         "validation_failed": (validation or {}).get("status") == "failed",

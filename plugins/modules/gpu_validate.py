@@ -59,7 +59,9 @@ options:
     choices: [float32, float16, bfloat16]
     default: float32
   tflops_floor:
-    description: Minimum TFLOP/s per GPU model (a part of its name, the longest match wins), for example C({H100 80GB HBM3: 40}).
+    description:
+      - Minimum TFLOP/s per GPU model, keyed by a part of its name (the longest match wins), for example
+        C(H100) with 40.
     type: dict
     default: {}
   timeout:
@@ -100,7 +102,7 @@ ansible_facts:
           description: C(ok), C(failed), or C(no_gpu) (nothing failed, no GPU to run on).
           type: str
         failed:
-          description: C(check: detail) for every failed check.
+          description: The name and the detail of every failed check, joined by a colon.
           type: list
           elements: str
         checks:
@@ -187,8 +189,7 @@ def main():
     )
     params = module.params
     runner = Runner(module)
-    gpu = gpu_probe.probe_host(prefixes=tuple(params["prefixes"]),
-                               run=lambda cmd: module.run_command(cmd))
+    gpu = gpu_probe.probe_host(prefixes=tuple(params["prefixes"]), run=module.run_command)
     present = gpu["present"]
     count = len(gpu["gpus"]) if present else 0
     checks = []
