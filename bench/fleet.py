@@ -9,8 +9,10 @@ dominate) and storage tuning; the driver role skips them (no GPU):
 It prints the times, the ratios no-op / baseline and N hosts / 1 host, the module executions per host in the
 no-op run (counted from the run's JSON output; controller-side actions such as set_fact, assert and debug are
 not module executions), and the bytes fetched from the mirror (the controller cache) for N hosts against 1.
+With --mitogen (after `.venv/bin/pip install mitogen`), the no-op and the baseline are also run with Mitogen
+(strategy mitogen_linear, its docker connection).
 Usage (after `make setup`, which builds the images and starts the mirror):
-    python3 bench/fleet.py [--sizes 1 4 8]
+    python3 bench/fleet.py [--sizes 1 4 8] [--mitogen]
 """
 
 import argparse
@@ -37,7 +39,17 @@ BASELINE = """- name: Gather facts only
 """
 
 
-def env(pipelining=True):
+def mitogen_strategy_dir():
+    """The strategy plugins folder of Mitogen installed in the project's virtualenv."""
+    python = os.path.join(ROOT, ".venv", "bin", "python")
+    proc = subprocess.run([python, "-c", "import ansible_mitogen, os; print(os.path.dirname(ansible_mitogen.__file__))"],
+                          stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, universal_newlines=True, check=False)
+    if proc.returncode != 0:
+        raise SystemExit("--mitogen: install it first (.venv/bin/pip install mitogen)")
+    return os.path.join(proc.stdout.strip(), "plugins", "strategy")
+
+
+def env(pipelining=True, mitogen=None):
     values = dict(os.environ)
     build = os.path.join(ROOT, "build")
     values.update({
@@ -50,6 +62,8 @@ def env(pipelining=True):
         "ANSIBLE_STDOUT_CALLBACK": "ansible.posix.json",
         "ANSIBLE_PIPELINING": str(pipelining),
     })
+    if mitogen:
+        values.update({"ANSIBLE_STRATEGY_PLUGINS": mitogen, "ANSIBLE_STRATEGY": "mitogen_linear"})
     return values
 
 
@@ -96,9 +110,11 @@ def write_inventory(folder, names, cache):
     return os.path.join(folder, "hosts.yml")
 
 
-def play(inventory, playbook, pipelining=True):
+def play(inventory, playbook, pipelining=True, mitogen=None):
     started = time.monotonic()
-    proc = subprocess.run(["ansible-playbook", "-i", inventory, playbook], env=env(pipelining), check=False,
+    extra = ["-e", "ansible_connection=docker"] if mitogen else []
+    proc = subprocess.run(["ansible-playbook", "-i", inventory, playbook] + extra, env=env(pipelining, mitogen),
+                          check=False,
                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True)
     elapsed = time.monotonic() - started
     if proc.returncode != 0:
@@ -129,7 +145,7 @@ def folder_bytes(path):
     return sum(os.path.getsize(os.path.join(d, f)) for d, _dirs, files in os.walk(path) for f in files)
 
 
-def measure(size):
+def measure(size, mitogen=None):
     names = ["dlops-bench-%d-%d" % (size, i) for i in range(size)]
     remove(names)
     start(names)
@@ -147,9 +163,14 @@ def measure(size):
             noop_plain, _report = play(inventory, site, pipelining=False)
             baseline, _report = play(inventory, baseline_play)
             counts = executions(report)
-            return {"hosts": size, "converge": converge, "noop": noop, "noop_no_pipelining": noop_plain,
-                    "baseline": baseline, "fetched": fetched, "noop_changed": changed(report),
-                    "modules_per_host": max(counts.get(h, 0) for h in names)}
+            row = {"hosts": size, "converge": converge, "noop": noop, "noop_no_pipelining": noop_plain,
+                   "baseline": baseline, "fetched": fetched, "noop_changed": changed(report),
+                   "modules_per_host": max(counts.get(h, 0) for h in names)}
+            if mitogen:
+                row["noop_mitogen"], mitogen_report = play(inventory, site, mitogen=mitogen)
+                row["baseline_mitogen"], _report = play(inventory, baseline_play, mitogen=mitogen)
+                row["noop_changed"] += changed(mitogen_report)
+            return row
     finally:
         remove(names)
 
@@ -157,8 +178,10 @@ def measure(size):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[1, 4, 8])
+    parser.add_argument("--mitogen", action="store_true", help="also run the no-op and the baseline with Mitogen")
     args = parser.parse_args(argv)
-    rows = [measure(size) for size in args.sizes]
+    mitogen = mitogen_strategy_dir() if args.mitogen else None
+    rows = [measure(size, mitogen) for size in args.sizes]
     one = rows[0]
     sys.stdout.write("%5s %10s %9s %12s %10s %11s %9s %9s %12s %12s\n" % (
         "hosts", "converge s", "no-op s", "no-op nopipe", "baseline s", "noop/base", "noop/1h",
@@ -168,6 +191,11 @@ def main(argv=None):
             row["hosts"], row["converge"], row["noop"], row["noop_no_pipelining"], row["baseline"],
             row["noop"] / row["baseline"], row["noop"] / one["noop"], row["modules_per_host"],
             row["noop_changed"], row["fetched"] / 1e6))
+    for row in rows if mitogen else []:
+        sys.stdout.write("mitogen, %d hosts: no-op %.1f s, baseline %.1f s, no-op/baseline %.2f, "
+                         "no-op/plain baseline %.2f\n" % (
+                             row["hosts"], row["noop_mitogen"], row["baseline_mitogen"],
+                             row["noop_mitogen"] / row["baseline_mitogen"], row["noop_mitogen"] / row["baseline"]))
     sys.stdout.write("fetched for %d hosts / for %d: %s\n" % (
         rows[-1]["hosts"], one["hosts"], "%.2f" % (rows[-1]["fetched"] / one["fetched"]) if one["fetched"] else "-"))
     return 0
