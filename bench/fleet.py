@@ -84,17 +84,18 @@ def remove(names):
     subprocess.run(["docker", "rm", "-f"] + names, check=False, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
-def write_inventory(folder, names, cache):
+def write_inventory(folder, names, cache, connection="community.docker.docker"):
     port = os.environ.get("DLOPS_MIRROR_PORT", "8765")
     hosts = "\n".join("        %s:" % name for name in names)
-    with open(os.path.join(folder, "hosts.yml"), "w") as handle:
+    path = os.path.join(folder, "hosts-%s.yml" % connection.replace(".", "-"))
+    with open(path, "w") as handle:
         handle.write("""all:
   children:
     gpu_hosts:
       hosts:
 %s
   vars:
-    ansible_connection: community.docker.docker
+    ansible_connection: %s
     ansible_python_interpreter: /usr/bin/python3
     storage_tuning_tmp_tmpfs: true
     cuda_redist_base_url: http://127.0.0.1:%s/cuda/redist
@@ -106,14 +107,13 @@ def write_inventory(folder, names, cache):
     cuda_toolkits: ["12.8", "13.0"]
     cuda_default: "13.0"
     dlops_gpu_report_dir: %s
-""" % (hosts, port, cache, os.path.join(folder, "report")))
-    return os.path.join(folder, "hosts.yml")
+""" % (hosts, connection, port, cache, os.path.join(folder, "report")))
+    return path
 
 
 def play(inventory, playbook, pipelining=True, mitogen=None):
     started = time.monotonic()
-    extra = ["-e", "ansible_connection=docker"] if mitogen else []
-    proc = subprocess.run(["ansible-playbook", "-i", inventory, playbook] + extra, env=env(pipelining, mitogen),
+    proc = subprocess.run(["ansible-playbook", "-i", inventory, playbook], env=env(pipelining, mitogen),
                           check=False,
                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True)
     elapsed = time.monotonic() - started
@@ -167,6 +167,8 @@ def measure(size, mitogen=None):
                    "baseline": baseline, "fetched": fetched, "noop_changed": changed(report),
                    "modules_per_host": max(counts.get(h, 0) for h in names)}
             if mitogen:
+                # Mitogen's own docker connection.
+                inventory = write_inventory(folder, names, cache, connection="docker")
                 row["noop_mitogen"], mitogen_report = play(inventory, site, mitogen=mitogen)
                 row["baseline_mitogen"], _report = play(inventory, baseline_play, mitogen=mitogen)
                 row["noop_changed"] += changed(mitogen_report)
