@@ -9,13 +9,15 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 ---
 module: package_hold
-short_description: Hold Debian packages so that upgrades leave them alone, in one call
+short_description: Hold packages at their version so that upgrades leave them alone, in one call
 version_added: 0.1.0
 description:
-  - Marks installed packages as held (C(apt-mark hold)), so that C(apt upgrade), C(apt full-upgrade) and
-    unattended-upgrades keep their version; or takes the hold back.
-  - Reads every package's selection once and changes only those that differ; packages that are not installed are
-    reported and left alone.
+  - apt - marks installed packages as held (C(apt-mark hold)), so that C(apt upgrade), C(apt full-upgrade) and
+    unattended-upgrades keep their version; or takes the hold back. Reads every package's selection once and
+    changes only those that differ; packages that are not installed are reported and left alone.
+  - dnf - writes the packages' entries in the versionlock plugin's list (C(name-0:version.*)), replacing entries
+    for other versions of those packages and keeping every other line, so that C(dnf upgrade) keeps them; or
+    removes their entries. The plugin itself (C(python3-dnf-plugin-versionlock)) must be installed.
 author:
   - dlops.gpu maintainers (@dlops)
 options:
@@ -29,6 +31,18 @@ options:
     type: str
     choices: [held, unheld]
     default: held
+  manager:
+    description: The package manager whose holds to set.
+    type: str
+    choices: [apt, dnf]
+    default: apt
+  version:
+    description: With C(dnf), the version-release to lock the packages at (required to hold them).
+    type: str
+  versionlock_list:
+    description: With C(dnf), the versionlock plugin's list.
+    type: path
+    default: /etc/dnf/plugins/versionlock.list
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - dlops.gpu.attributes
@@ -38,6 +52,12 @@ EXAMPLES = r"""
 - name: Hold the container toolkit
   dlops.gpu.package_hold:
     name: [nvidia-container-toolkit, nvidia-container-toolkit-base, libnvidia-container-tools, libnvidia-container1]
+
+- name: Lock them at 1.17.8-1 on a dnf host
+  dlops.gpu.package_hold:
+    name: [nvidia-container-toolkit, nvidia-container-toolkit-base, libnvidia-container-tools, libnvidia-container1]
+    manager: dnf
+    version: 1.17.8-1
 """
 
 RETURN = r"""
@@ -47,11 +67,15 @@ changed_packages:
   type: list
   elements: str
 not_installed:
-  description: Packages asked for that are not installed.
+  description: With apt, packages asked for that are not installed.
   returned: always
   type: list
   elements: str
 """
+
+import os
+import re
+import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
 
@@ -66,15 +90,56 @@ def selections(text):
     return found
 
 
+def versionlock_lines(text, names, version=None):
+    """The versionlock list with the packages' entries replaced by one per package at ``version`` (None: removed)."""
+    owned = [re.compile(r"^!?%s-([0-9]+:)?[0-9]" % re.escape(name)) for name in names]
+    kept = [line for line in text.splitlines() if not any(pattern.match(line.strip()) for pattern in owned)]
+    if version:
+        kept.extend("%s-0:%s.*" % (name, version) for name in names)
+    return "\n".join(kept) + ("\n" if kept else "")
+
+
+def dnf_hold(module, names, hold):
+    path, version = module.params["versionlock_list"], module.params["version"]
+    if hold and not version:
+        module.fail_json(msg="manager dnf needs the version to lock the packages at")
+    try:
+        with open(path) as handle:
+            before = handle.read()
+    except IOError:
+        before = ""
+    after = versionlock_lines(before, names, version if hold else None)
+    old, new = set(before.splitlines()), set(after.splitlines())
+    todo = [name for name in names if any(line.startswith(name + "-") for line in old.symmetric_difference(new))]
+    result = dict(changed=after != before, changed_packages=todo, not_installed=[])
+    if after != before:
+        result["diff"] = dict(before=before, after=after, before_header=path, after_header=path)
+        if not module.check_mode:
+            folder = os.path.dirname(path)
+            if not os.path.isdir(folder):
+                os.makedirs(folder, 0o755)
+            handle, temp = tempfile.mkstemp(dir=folder, prefix=".dlops-")
+            with os.fdopen(handle, "w") as out:
+                out.write(after)
+            os.chmod(temp, 0o644)
+            module.atomic_move(temp, path)
+    module.exit_json(**result)
+
+
 def main():
     module = AnsibleModule(
         argument_spec=dict(
             name=dict(type="list", elements="str", required=True),
             state=dict(type="str", choices=["held", "unheld"], default="held"),
+            manager=dict(type="str", choices=["apt", "dnf"], default="apt"),
+            version=dict(type="str"),
+            versionlock_list=dict(type="path", default="/etc/dnf/plugins/versionlock.list"),
         ),
         supports_check_mode=True,
     )
     names, hold = module.params["name"], module.params["state"] == "held"
+    if module.params["manager"] == "dnf":
+        dnf_hold(module, names, hold)
     dpkg_query = module.get_bin_path("dpkg-query", required=True)
     # dpkg-query exits 1 when a name is unknown; the known ones are still listed.
     _rc, out, _err = module.run_command([dpkg_query, "-W", "-f=${Package} ${Status}\n"] + names)
