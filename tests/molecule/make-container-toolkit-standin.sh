@@ -4,7 +4,8 @@
 # the dependencies between them that the real ones have, for each version given, into DIR.
 # NVIDIA's repository cannot be reached from the test machines and Debian does not package the toolkit, so the
 # container_toolkit role's package steps (signed repository, pin, hold, version change) are tested with these.
-# They are not the toolkit: nvidia-container-runtime execs runc, nvidia-ctk only answers --version.
+# They are not the toolkit: nvidia-container-runtime execs runc; nvidia-ctk answers --version, and its
+# `cdi generate --output=FILE` writes a spec marked as a stand-in (it knows no GPU or driver).
 # Usage: make-container-toolkit-standin.sh DIR VERSION...
 set -euo pipefail
 out=$1
@@ -41,8 +42,13 @@ for version in "$@"; do
   mkdir -p "$stage/usr/bin" "$stage/etc/nvidia-container-runtime" "$stage/DEBIAN"
   cat >"$stage/usr/bin/nvidia-ctk" <<CTK
 #!/bin/sh
-case "\$1" in
-  --version) echo "NVIDIA Container Toolkit CLI version $upstream (dlops.gpu test stand-in)" ;;
+case "\$1 \$2" in
+  "--version "*) echo "NVIDIA Container Toolkit CLI version $upstream (dlops.gpu test stand-in)" ;;
+  "cdi generate")
+    out=\$(printf '%s\\n' "\$@" | sed -n 's/^--output=//p')
+    mkdir -p "\$(dirname "\$out")"
+    printf '# STAND-IN CDI spec written by the dlops.gpu test nvidia-ctk\\ncdiVersion: 0.5.0\\nkind: nvidia.com/gpu\\ndevices: []\\n' >"\$out"
+    ;;
   *) echo "nvidia-ctk stand-in: \$* is not implemented" >&2; exit 1 ;;
 esac
 CTK
