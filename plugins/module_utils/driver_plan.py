@@ -16,8 +16,22 @@ PIN_GLOBS = ("nvidia-*", "libnvidia-*", "libcuda1", "libcudadebugger1", "xserver
              "firmware-nvidia-*", "cuda-drivers*")
 
 
+def install_specs(packages, branch, version=""):
+    """{name: apt name} for the packages, those whose version is the driver's asked for at the branch (or version).
+
+    Debian names its driver packages without the branch (nvidia-smi, libcuda1, nvidia-driver): "present" alone
+    would keep another branch once installed, so they are asked for as name=<branch>.* (or name=<version>*), which
+    apt installs, upgrading or downgrading, only when the installed version does not match. Kernel headers and
+    the persistence daemon have versions of their own.
+    """
+    wanted = "%s*" % version if version else "%s.*" % branch
+    return dict((name, name if name.startswith("linux-") or name == "nvidia-persistenced" else "%s=%s" % (name, wanted))
+                for name in packages)
+
+
 def nvidia_driver_packages(spec):
-    """{install, optional, pin, dkms} for {distribution, method, branch, flavour, kernel, server, kernel_release}."""
+    """{install, optional, specs, pin, dkms} for {distribution, method, branch, version, flavour, kernel, server,
+    kernel_release}; specs maps each package to what apt is asked for (see install_specs)."""
     distribution = spec.get("distribution")
     method = spec.get("method", "distro")
     branch = str(spec.get("branch") or "")
@@ -53,7 +67,8 @@ def nvidia_driver_packages(spec):
         raise ValueError("the nvidia_driver role knows Debian and Ubuntu, not %s" % distribution)
     if kernel and spec.get("persistenced", True) and distribution == "Debian" and method == "distro":
         install.append("nvidia-persistenced")
-    return {"install": install, "optional": optional, "pin": list(PIN_GLOBS), "dkms": dkms}
+    return {"install": install, "optional": optional, "pin": list(PIN_GLOBS), "dkms": dkms,
+            "specs": install_specs(install + optional, branch, spec.get("version") or "")}
 
 
 def nvidia_driver_preflight(gpus, branch, flavour, kernel=True):

@@ -14,6 +14,7 @@ mkdir -p "$out"
 build() { # package version depends description; files come from $stage
   local package=$1 version=$2 depends=$3 description=$4
   mkdir -p "$stage/DEBIAN" "$stage/usr/share/doc/$package"
+  chmod 0755 "$stage"
   echo "STAND-IN for the dlops.gpu tests, not NVIDIA's $package." >"$stage/usr/share/doc/$package/STAND-IN"
   cat >"$stage/DEBIAN/control" <<CONTROL
 Package: $package

@@ -92,3 +92,16 @@ def test_running_driver_matches_the_pin():
 def test_gpu_processes_are_listed():
     gpus = [{"index": 0, "processes": [{"pid": 4242, "name": "python3", "used_memory_mib": 1542}]}]
     assert driver_plan.gpu_processes(gpus) == ["GPU 0: pid 4242 python3 (1542 MiB)"]
+
+
+def test_branch_versioned_packages_are_asked_for_at_the_branch():
+    specs = driver_plan.nvidia_driver_packages({"distribution": "Debian", "branch": "550", "kernel": False})["specs"]
+    assert specs == {"nvidia-smi": "nvidia-smi=550.*", "libcuda1": "libcuda1=550.*", "libnvidia-ml1": "libnvidia-ml1=550.*"}
+    exact = driver_plan.nvidia_driver_packages({"distribution": "Debian", "branch": "535", "version": "535.247.01",
+                                                "kernel_release": "6.1.0-30-amd64"})["specs"]
+    assert exact["nvidia-driver"] == "nvidia-driver=535.247.01*"
+    assert exact["linux-headers-6.1.0-30-amd64"] == "linux-headers-6.1.0-30-amd64"
+    assert exact["nvidia-persistenced"] == "nvidia-persistenced"
+    ubuntu = driver_plan.nvidia_driver_packages({"distribution": "Ubuntu", "branch": "580", "kernel_release": "6.8.0-45"})
+    assert ubuntu["specs"]["linux-modules-nvidia-580-open-6.8.0-45"] == "linux-modules-nvidia-580-open-6.8.0-45"
+    assert ubuntu["specs"]["nvidia-driver-580-open"] == "nvidia-driver-580-open=580.*"
