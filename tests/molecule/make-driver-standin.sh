@@ -3,13 +3,14 @@
 # libcuda1, libnvidia-ml1) at VERSION (for example 560.35.03-1), into DIR. Debian ships one branch per release, so
 # the nvidia_driver scenario puts these beside Debian 13's real 550 packages in its test repository to test a
 # branch change (unhold, swap, hold) and back. They are not a driver: the libraries are empty files whose names
-# carry the version (which is what gpu_facts reads), nvidia-smi only says it is a stand-in.
+# carry the version (which is what gpu_facts reads), in Debian's layout (nvidia/current/, reached through the
+# nvidia-alternative links that Debian's packages set up); nvidia-smi only says it is a stand-in.
 # Usage: make-driver-standin.sh DIR VERSION
 set -euo pipefail
 out=$1
 version=$2
 upstream=${version%-*}
-lib=usr/lib/x86_64-linux-gnu
+lib=usr/lib/x86_64-linux-gnu/nvidia/current
 build() { # package description; files come from $stage
   local package=$1
   mkdir -p "$stage/DEBIAN" "$stage/usr/share/doc/$package"
