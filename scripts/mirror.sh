@@ -24,7 +24,11 @@ case "${1:-}" in
 build)
     "$PYTHON" tools/redist_mirror.py --out "$MIRROR" --wheels build/wheels ;;
 start)
-    served && exit 0
+    if served; then
+      [ -f "$PIDFILE" ] && kill -0 "$(cat "$PIDFILE")" 2>/dev/null && exit 0
+      echo "mirror: another process serves 127.0.0.1:$PORT (another checkout's mirror?); stop it or set DLOPS_MIRROR_PORT" >&2
+      exit 1
+    fi
     nohup "$PYTHON" -m http.server --bind 127.0.0.1 --directory "$MIRROR" "$PORT" >build/mirror-server.log 2>&1 &
     echo $! >"$PIDFILE"
     for _ in $(seq 50); do served && { echo "mirror: http://127.0.0.1:$PORT"; exit 0; }; sleep 0.1; done
