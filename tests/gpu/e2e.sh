@@ -51,7 +51,6 @@ play() {  # name, extra arguments
   echo "== host"; nvidia-smi --query-gpu=name,driver_version,persistence_mode --format=csv,noheader
   ls -ld /usr/local/cuda /usr/local/cuda-*
   play converge
-  cp -r "$DLOPS_E2E_RESULTS/report" "$DLOPS_E2E_RESULTS/report-after-converge"
   play switch-to-12.8 -e cuda_default=12.8
   ls -l /usr/local/cuda; readlink -f /usr/local/cuda
   play switch-back -e cuda_default=13.0
