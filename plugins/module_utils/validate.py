@@ -190,10 +190,17 @@ def cudnn_check(where, expected, loaded):
     return check(name, ok, "cuDNN %s loads%s" % (version, "" if ok else ", header says %s" % expected))
 
 
-def matmul_check(result, names, floors):
-    """The PyTorch matrix-multiplication check against the floor of the GPU's model (TFLOP/s)."""
-    if result is None or result.get("torch") is None:
-        return check("PyTorch matmul", None, "PyTorch is not installed for this interpreter")
+def matmul_check(result, names, floors, python="python3"):
+    """The PyTorch matrix-multiplication check against the floor of the GPU's model (TFLOP/s).
+
+    ``result`` is the script's output, or None when the interpreter was not found.
+    """
+    if result is None:
+        return check("PyTorch matmul", None, "%s is not installed" % python)
+    if result.get("error"):
+        return check("PyTorch matmul", False, "the matrix multiplication failed: %s" % result["error"])
+    if result.get("torch") is None:
+        return check("PyTorch matmul", None, "PyTorch is not installed for %s" % python)
     if not result.get("cuda"):
         return check("PyTorch matmul", None, "PyTorch %s sees no CUDA GPU" % result["torch"])
     tflops = result["tflops"]

@@ -222,14 +222,12 @@ def main():
         checks.append(validate.cudnn_check("the system", gpu["cudnn_system"]["version"], loaded))
     matmul = None
     if params["python"] and count:
-        interpreter = module.get_bin_path(params["python"]) or params["python"]
-        matmul = runner.python(validate.MATMUL_PY, [params["matmul_size"], params["matmul_iterations"],
-                                                    params["matmul_dtype"]], interpreter=interpreter)
-        if matmul.get("error"):
-            matmul = {"torch": None} if "No such file" in matmul["error"] else matmul
+        interpreter = module.get_bin_path(params["python"])
+        if interpreter:
+            matmul = runner.python(validate.MATMUL_PY, [params["matmul_size"], params["matmul_iterations"],
+                                                        params["matmul_dtype"]], interpreter=interpreter)
         checks.append(validate.matmul_check(matmul, [g.get("name") or "" for g in gpu["gpus"]],
-                                            params["tflops_floor"]) if not matmul.get("error") else
-                      validate.check("PyTorch matmul", False, matmul["error"]))
+                                            params["tflops_floor"], params["python"]))
     result = validate.summary(checks, present)
     result.update(checks=checks, matmul_tflops=(matmul or {}).get("tflops"))
     module.exit_json(changed=False, ansible_facts={"gpu_validation": result})

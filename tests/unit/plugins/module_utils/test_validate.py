@@ -82,6 +82,9 @@ def test_matmul_floor_by_the_longest_matching_model():
     assert passed["ok"] is True and passed["detail"].endswith("; floor 40.0")
     assert validate.matmul_check(result, names, {})["detail"].endswith("no floor set for this model")
     assert validate.matmul_check({"torch": None}, names, {})["ok"] is None
+    assert validate.matmul_check(None, names, {}, "/opt/venv/bin/python")["detail"] == "/opt/venv/bin/python is not installed"
+    oom = validate.matmul_check({"error": "torch.OutOfMemoryError: CUDA out of memory"}, names, {})
+    assert oom["ok"] is False and oom["detail"].endswith("CUDA out of memory")
     assert validate.matmul_check({"torch": "2.9.0", "cuda": False}, names, {})["ok"] is None
 
 
