@@ -63,63 +63,93 @@ def nvidia_driver_packages(spec):
             install = ["nvidia-driver-%s%s%s" % (branch, server, flavour)]
             # Canonical's signed prebuilt modules, where they exist for the running kernel; DKMS otherwise.
             optional = ["linux-modules-nvidia-%s%s%s-%s" % (branch, server, flavour, release)]
+    elif spec.get("family") == "RedHat":
+        return dnf_packages(branch, open_module, kernel, release, spec)
     else:
-        raise ValueError("the nvidia_driver role knows Debian and Ubuntu, not %s" % distribution)
+        raise ValueError("the nvidia_driver role knows Debian, Ubuntu and the RHEL family, not %s" % distribution)
     if kernel and spec.get("persistenced", True) and distribution == "Debian" and method == "distro":
         install.append("nvidia-persistenced")
     return {"install": install, "optional": optional, "pin": list(PIN_GLOBS), "dkms": dkms,
             "specs": install_specs(install + optional, branch, spec.get("version") or "")}
 
 
-def nvidia_driver_preflight(gpus, branch, flavour, kernel=True):
-    """Messages for what the GPUs cannot do with a branch and module flavour ([] when fine)."""
-    errors = []
-    if not re.match(r"^[0-9]{3}$", str(branch or "")):
-        return ["nvidia_driver_branch %r is not a driver branch such as \"580\"" % (branch,)]
-    for gpu in gpus or []:
-        arch = gpu.get("architecture") or cuda_versions.architecture(gpu.get("compute_capability"))
-        ok, reason = cuda_versions.branch_supports(branch, arch, flavour if kernel else "any")
-        if not ok:
-            errors.append("GPU %s (%s, %s) cannot use branch %s with the %s kernel module: %s" % (
-                gpu.get("index"), gpu.get("name"), arch, branch, flavour, reason))
-    return errors
+def dnf_packages(branch, open_module, kernel, release, spec):
+    """The RHEL family: NVIDIA's dnf module nvidia-driver, stream <branch>-open or <branch>-dkms (proprietary).
+
+    The stream keeps the packages on the branch; each is asked for as name-<branch>.* (or name-<version>*) so
+    that a stream change moves the installed ones too. Userspace only leaves out the kernel module packages.
+    """
+    install = ["nvidia-driver-cuda", "nvidia-driver-cuda-libs", "nvidia-driver-libs"]
+    if kernel:
+        install = ["nvidia-driver", "kmod-nvidia-open-dkms" if open_module else "kmod-nvidia-latest-dkms"] + install
+        if spec.get("persistenced", True):
+            install.append("nvidia-persistenced")
+        install.append("kernel-devel-%s" % release)
+    wanted = "%s*" % spec["version"] if spec.get("version") else "%s.*" % branch
+    specs = dict((name, name if name.startswith("kernel-") else "%s-%s" % (name, wanted)) for name in install)
+    return {"install": install, "optional": [], "pin": [], "dkms": kernel, "specs": specs,
+            "stream": "%s-%s" % (branch, "open" if open_module else "dkms")}
 
 
-def branch_versions(madison, package, branch, version=""):
-    """From `apt-cache madison` output: the package's versions offered and those in the branch (and version)."""
-    offered, known = [], []
-    for line in (madison or "").splitlines():
-        parts = [p.strip() for p in line.split("|")]
-        if len(parts) < 2:
+def module_streams(info, name="nvidia-driver"):
+    """From `dnf module info <name>`: {stream: [artifact NEVRAs]} over all its module versions, and the enabled
+    stream (marked [e]) or None."""
+    streams, enabled = {}, None
+    for block in re.split(r"\n\s*\n", info or ""):
+        fields, key = {}, None
+        for line in block.splitlines():
+            head, sep, value = line.partition(":")
+            if not sep:
+                continue
+            key = head.strip() or key
+            if key:
+                fields.setdefault(key, []).append(value.strip())
+        if fields.get("Name", [""])[0] != name or not fields.get("Stream"):
             continue
-        if parts[0] not in known:
-            known.append(parts[0])
-        if parts[0] == package and parts[1] not in offered:
-            offered.append(parts[1])
-    matching = [v for v in offered if v.split(":")[-1].split(".")[0] == str(branch)]
-    if version:
-        matching = [v for v in matching if v.split(":")[-1].startswith(version)]
-    return {"offered": offered, "matching": matching, "known": known}
+        stream = fields["Stream"][0].split()[0]
+        artifacts = streams.setdefault(stream, [])
+        artifacts.extend(a for a in fields.get("Artifacts", []) if a and a not in artifacts)
+        if "[e]" in fields["Stream"][0]:
+            enabled = stream
+    return {"streams": streams, "enabled": enabled}
 
 
-def running_matches(gpu, branch, version="", flavour="open", kernel=True):
-    """Whether the loaded driver already is the one asked for (branch, exact version, flavour) and healthy."""
-    loaded = (gpu or {}).get("kernel") or {}
-    driver = (gpu or {}).get("driver") or {}
-    running = loaded.get("version") if loaded.get("loaded") else None
-    if not running or driver.get("mismatch"):
-        return False
-    if running.split(".")[0] != str(branch) or (version and running != version):
-        return False
-    return not kernel or loaded.get("flavour") == flavour
+def stream_versions(info, stream, package, version=""):
+    """{offered: streams, matching: versions of the package in the stream (and version), enabled: stream}."""
+    parsed = module_streams(info)
+    prefix = package + "-"
+    versions = []
+    for nevra in parsed["streams"].get(stream, []):
+        if not nevra.startswith(prefix) or not nevra[len(prefix):][:1].isdigit():
+            continue
+        evr = nevra[len(prefix):].rsplit(".", 1)[0]
+        plain = evr.split(":")[-1]
+        if (not version or plain.startswith(version)) and evr not in versions:
+            versions.append(evr)
+    return {"offered": sorted(parsed["streams"]), "matching": versions, "enabled": parsed["enabled"]}
 
 
-def gpu_processes(gpus):
-    """'GPU 0: pid 4242 python3 (1542 MiB)' for every compute process on the GPUs."""
-    found = []
-    for gpu in gpus or []:
-        for process in gpu.get("processes") or []:
-            memory = process.get("used_memory_mib")
-            found.append("GPU %s: pid %s %s%s" % (gpu.get("index"), process.get("pid"), process.get("name") or "?",
-                                                  " (%s MiB)" % memory if memory is not None else ""))
+def rpm_installed(text):
+    """`rpm -q --qf '%{NAME}\t%{EPOCH}:%{VERSION}-%{RELEASE}\n'` output as {name: evr}; '(none)' epochs as 0."""
+    found = {}
+    for line in (text or "").splitlines():
+        parts = line.split("\t")
+        if len(parts) == 2:
+            found[parts[0]] = parts[1].replace("(none):", "0:")
     return found
+
+
+def dnf_change_needed(installed, packages, enabled, version=""):
+    """Whether the host differs from what is asked: another stream enabled, or a package missing or of another
+    branch (or version)."""
+    branch = packages["stream"].split("-")[0]
+    if enabled != packages["stream"]:
+        return True
+    for name in packages["install"]:
+        evr = installed.get(name)
+        if evr is None:
+            return True
+        plain = evr.split(":")[-1]
+        if not name.startswith("kernel-") and (plain.split(".")[0] != branch or not plain.startswith(version)):
+            return True
+    return False

@@ -409,7 +409,7 @@ def default_link(prefix="/usr/local", root="/"):
     """Where <prefix>/cuda points, and whether update-alternatives owns it."""
     link = _path(root, os.path.join(prefix, "cuda"))
     info = {"path": os.path.join(prefix, "cuda"), "exists": os.path.lexists(link), "target": None,
-            "resolved": None, "series": None, "alternatives": False}
+            "resolved": None, "series": None, "major_series": None, "alternatives": False}
     if not os.path.islink(link):
         return info
     target = os.readlink(link)
@@ -419,6 +419,11 @@ def default_link(prefix="/usr/local", root="/"):
     match = _CUDA_DIR_RE.match(os.path.basename(resolved))
     if match:
         info["series"] = "%s.%s" % match.groups()
+        # <prefix>/cuda-X, which cuda_select points at the same toolkit.
+        major = _path(root, os.path.join(prefix, "cuda-" + match.group(1)))
+        major_match = _CUDA_DIR_RE.match(os.path.basename(realpath_in(root, major))) if os.path.islink(major) else None
+        if major_match:
+            info["major_series"] = "%s.%s" % major_match.groups()
     if target.startswith("/etc/alternatives/"):
         name = os.path.basename(target)
         info["alternatives"] = any(os.path.exists(_path(root, d + name))

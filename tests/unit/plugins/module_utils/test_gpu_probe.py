@@ -144,8 +144,25 @@ def test_two_toolkits_with_the_link_owned_by_alternatives(tmp_path):
     assert by_series["13.0"]["min_driver"] == "580.95.05"
     assert by_series["11.8"]["version"] == "11.8.89" and by_series["11.8"]["version_source"] == "libcudart"
     assert result["cuda_default"] == {"path": "/usr/local/cuda", "exists": True, "target": "/etc/alternatives/cuda",
-                                      "resolved": "/usr/local/cuda-12.4", "series": "12.4", "alternatives": True}
+                                      "resolved": "/usr/local/cuda-12.4", "series": "12.4", "major_series": None,
+                                      "alternatives": True}
     assert result["kernel"]["flavour"] == "open"
+
+
+def test_default_link_and_its_major_link(tmp_path):
+    """cuda_select points <prefix>/cuda-X at the toolkit too: the probe says where it leads, or None."""
+    toolkit(tmp_path, "13.0", "13.0.2")
+    toolkit(tmp_path, "12.8", "12.8.1")
+    link(tmp_path, "/usr/local/cuda", "/usr/local/cuda-13.0")
+    assert gpu_probe.default_link("/usr/local", str(tmp_path))["major_series"] is None
+    link(tmp_path, "/usr/local/cuda-13", "cuda-13.0")
+    info = gpu_probe.default_link("/usr/local", str(tmp_path))
+    assert (info["series"], info["major_series"], info["alternatives"]) == ("13.0", "13.0", False)
+    link(tmp_path, "/usr/local/cuda-12", "/usr/local/cuda-12.8")
+    os.remove(os.path.join(str(tmp_path), "usr/local/cuda"))
+    link(tmp_path, "/usr/local/cuda", "cuda-12.8")
+    info = gpu_probe.default_link("/usr/local", str(tmp_path))
+    assert (info["series"], info["major_series"]) == ("12.8", "12.8")
 
 
 def test_busy_gpu_from_a_stand_in_nvidia_smi(tmp_path):
