@@ -25,4 +25,7 @@ class FilterModule(object):
             "nvidia_driver_versions": driver_plan.branch_versions,
             "nvidia_driver_running_matches": driver_plan.running_matches,
             "nvidia_driver_processes": driver_plan.gpu_processes,
+            "nvidia_driver_stream_versions": driver_plan.stream_versions,
+            "nvidia_driver_rpm_installed": driver_plan.rpm_installed,
+            "nvidia_driver_dnf_change": driver_plan.dnf_change_needed,
         }

@@ -40,6 +40,8 @@ def nvidia_driver_packages(spec):
     release = spec.get("kernel_release") or ""
     install, optional = [], []
     dkms = False
+    if spec.get("family") == "RedHat":
+        return dnf_packages(branch, open_module, kernel, release, spec)
     if distribution == "Debian":
         if not kernel:
             install = ["nvidia-smi", "libcuda1", "libnvidia-ml1"]
@@ -63,8 +65,6 @@ def nvidia_driver_packages(spec):
             install = ["nvidia-driver-%s%s%s" % (branch, server, flavour)]
             # Canonical's signed prebuilt modules, where they exist for the running kernel; DKMS otherwise.
             optional = ["linux-modules-nvidia-%s%s%s-%s" % (branch, server, flavour, release)]
-    elif spec.get("family") == "RedHat":
-        return dnf_packages(branch, open_module, kernel, release, spec)
     else:
         raise ValueError("the nvidia_driver role knows Debian, Ubuntu and the RHEL family, not %s" % distribution)
     if kernel and spec.get("persistenced", True) and distribution == "Debian" and method == "distro":
@@ -74,20 +74,19 @@ def nvidia_driver_packages(spec):
 
 
 def dnf_packages(branch, open_module, kernel, release, spec):
-    """The RHEL family: NVIDIA's dnf module nvidia-driver, stream <branch>-open or <branch>-dkms (proprietary).
+    """The RHEL family 8 and 9: NVIDIA's dnf module nvidia-driver, stream <branch>-open or <branch>-dkms
+    (proprietary), with the meta package NVIDIA names for each (nvidia-open, cuda-drivers) and the compute
+    userspace; userspace only leaves out the meta package and the kernel headers.
 
-    The stream keeps the packages on the branch; each is asked for as name-<branch>.* (or name-<version>*) so
-    that a stream change moves the installed ones too. Userspace only leaves out the kernel module packages.
+    The stream keeps the packages on the branch. Each is asked for as name-<branch>.* (or name-<version>*) so
+    that a stream change moves the installed ones too (dnf downgrades them when the branch is older).
     """
-    install = ["nvidia-driver-cuda", "nvidia-driver-cuda-libs", "nvidia-driver-libs"]
+    install = ["nvidia-driver-cuda", "nvidia-driver-cuda-libs"]
     if kernel:
-        install = ["nvidia-driver", "kmod-nvidia-open-dkms" if open_module else "kmod-nvidia-latest-dkms"] + install
-        if spec.get("persistenced", True):
-            install.append("nvidia-persistenced")
-        install.append("kernel-devel-%s" % release)
+        install = ["nvidia-open" if open_module else "cuda-drivers"] + install + ["kernel-devel-%s" % release]
     wanted = "%s*" % spec["version"] if spec.get("version") else "%s.*" % branch
     specs = dict((name, name if name.startswith("kernel-") else "%s-%s" % (name, wanted)) for name in install)
-    return {"install": install, "optional": [], "pin": [], "dkms": kernel, "specs": specs,
+    return {"install": install, "optional": [], "pin": [], "dkms": bool(kernel), "specs": specs,
             "stream": "%s-%s" % (branch, "open" if open_module else "dkms")}
 
 
@@ -153,3 +152,57 @@ def dnf_change_needed(installed, packages, enabled, version=""):
         if not name.startswith("kernel-") and (plain.split(".")[0] != branch or not plain.startswith(version)):
             return True
     return False
+
+
+def nvidia_driver_preflight(gpus, branch, flavour, kernel=True):
+    """Messages for what the GPUs cannot do with a branch and module flavour ([] when fine)."""
+    errors = []
+    if not re.match(r"^[0-9]{3}$", str(branch or "")):
+        return ["nvidia_driver_branch %r is not a driver branch such as \"580\"" % (branch,)]
+    for gpu in gpus or []:
+        arch = gpu.get("architecture") or cuda_versions.architecture(gpu.get("compute_capability"))
+        ok, reason = cuda_versions.branch_supports(branch, arch, flavour if kernel else "any")
+        if not ok:
+            errors.append("GPU %s (%s, %s) cannot use branch %s with the %s kernel module: %s" % (
+                gpu.get("index"), gpu.get("name"), arch, branch, flavour, reason))
+    return errors
+
+
+def branch_versions(madison, package, branch, version=""):
+    """From `apt-cache madison` output: the package's versions offered and those in the branch (and version)."""
+    offered, known = [], []
+    for line in (madison or "").splitlines():
+        parts = [p.strip() for p in line.split("|")]
+        if len(parts) < 2:
+            continue
+        if parts[0] not in known:
+            known.append(parts[0])
+        if parts[0] == package and parts[1] not in offered:
+            offered.append(parts[1])
+    matching = [v for v in offered if v.split(":")[-1].split(".")[0] == str(branch)]
+    if version:
+        matching = [v for v in matching if v.split(":")[-1].startswith(version)]
+    return {"offered": offered, "matching": matching, "known": known}
+
+
+def running_matches(gpu, branch, version="", flavour="open", kernel=True):
+    """Whether the loaded driver already is the one asked for (branch, exact version, flavour) and healthy."""
+    loaded = (gpu or {}).get("kernel") or {}
+    driver = (gpu or {}).get("driver") or {}
+    running = loaded.get("version") if loaded.get("loaded") else None
+    if not running or driver.get("mismatch"):
+        return False
+    if running.split(".")[0] != str(branch) or (version and running != version):
+        return False
+    return not kernel or loaded.get("flavour") == flavour
+
+
+def gpu_processes(gpus):
+    """'GPU 0: pid 4242 python3 (1542 MiB)' for every compute process on the GPUs."""
+    found = []
+    for gpu in gpus or []:
+        for process in gpu.get("processes") or []:
+            memory = process.get("used_memory_mib")
+            found.append("GPU %s: pid %s %s%s" % (gpu.get("index"), process.get("pid"), process.get("name") or "?",
+                                                  " (%s MiB)" % memory if memory is not None else ""))
+    return found

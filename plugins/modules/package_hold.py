@@ -15,9 +15,11 @@ description:
   - apt - marks installed packages as held (C(apt-mark hold)), so that C(apt upgrade), C(apt full-upgrade) and
     unattended-upgrades keep their version; or takes the hold back. Reads every package's selection once and
     changes only those that differ; packages that are not installed are reported and left alone.
-  - dnf - writes the packages' entries in the versionlock plugin's list (C(name-0:version.*)), replacing entries
-    for other versions of those packages and keeping every other line, so that C(dnf upgrade) keeps them; or
-    removes their entries. The plugin itself (C(python3-dnf-plugin-versionlock)) must be installed.
+  - dnf - writes the packages' entries in the versionlock plugin's list (C(name-epoch:version-release.*)),
+    replacing entries for other versions of those packages and keeping every other line, so that C(dnf upgrade)
+    keeps them; or removes their entries. Without O(version), each installed package is locked at its installed
+    version (read with rpm); packages that are not installed are reported and left alone. The plugin itself
+    (C(python3-dnf-plugin-versionlock)) must be installed for dnf to honour the list.
 author:
   - dlops.gpu maintainers (@dlops)
 options:
@@ -37,7 +39,7 @@ options:
     choices: [apt, dnf]
     default: apt
   version:
-    description: With C(dnf), the version-release to lock the packages at (required to hold them).
+    description: With C(dnf), the version-release to lock every package at (epoch 0); omitted, each installed package is locked at its installed version.
     type: str
   versionlock_list:
     description: With C(dnf), the versionlock plugin's list.
@@ -53,7 +55,12 @@ EXAMPLES = r"""
   dlops.gpu.package_hold:
     name: [nvidia-container-toolkit, nvidia-container-toolkit-base, libnvidia-container-tools, libnvidia-container1]
 
-- name: Lock them at 1.17.8-1 on a dnf host
+- name: Lock the driver's packages at the versions installed, on a dnf host
+  dlops.gpu.package_hold:
+    name: [nvidia-open, nvidia-driver-cuda, nvidia-driver-cuda-libs]
+    manager: dnf
+
+- name: Lock the container toolkit at 1.17.8-1 on a dnf host
   dlops.gpu.package_hold:
     name: [nvidia-container-toolkit, nvidia-container-toolkit-base, libnvidia-container-tools, libnvidia-container1]
     manager: dnf
@@ -67,7 +74,7 @@ changed_packages:
   type: list
   elements: str
 not_installed:
-  description: With apt, packages asked for that are not installed.
+  description: Packages asked for that are not installed (with dnf, only when locking at the installed versions).
   returned: always
   type: list
   elements: str
@@ -91,18 +98,37 @@ def selections(text):
 
 
 def versionlock_lines(text, names, version=None):
-    """The versionlock list with the packages' entries replaced by one per package at ``version`` (None: removed)."""
+    """The versionlock list with the packages' entries replaced by one per package at ``version`` (None: removed).
+
+    ``version`` is a version-release for all (epoch 0), or a dict of name to epoch:version-release.
+    """
     owned = [re.compile(r"^!?%s-([0-9]+:)?[0-9]" % re.escape(name)) for name in names]
     kept = [line for line in text.splitlines() if not any(pattern.match(line.strip()) for pattern in owned)]
-    if version:
+    if isinstance(version, dict):
+        kept.extend("%s-%s.*" % (name, version[name]) for name in names if name in version)
+    elif version:
         kept.extend("%s-0:%s.*" % (name, version) for name in names)
     return "\n".join(kept) + ("\n" if kept else "")
 
 
+def rpm_versions(module, names):
+    """{name: epoch:version-release} of the installed packages among names."""
+    rpm = module.get_bin_path("rpm", required=True)
+    _rc, out, _err = module.run_command([rpm, "-q", "--qf", "%{NAME}\t%{EPOCH}:%{VERSION}-%{RELEASE}\n"] + names)
+    found = {}
+    for line in out.splitlines():
+        parts = line.split("\t")
+        if len(parts) == 2 and parts[0] in names:
+            found[parts[0]] = parts[1].replace("(none):", "0:")
+    return found
+
+
 def dnf_hold(module, names, hold):
     path, version = module.params["versionlock_list"], module.params["version"]
+    missing = []
     if hold and not version:
-        module.fail_json(msg="manager dnf needs the version to lock the packages at")
+        version = rpm_versions(module, names)
+        missing = [name for name in names if name not in version]
     try:
         with open(path) as handle:
             before = handle.read()
@@ -111,7 +137,7 @@ def dnf_hold(module, names, hold):
     after = versionlock_lines(before, names, version if hold else None)
     old, new = set(before.splitlines()), set(after.splitlines())
     todo = [name for name in names if any(line.startswith(name + "-") for line in old.symmetric_difference(new))]
-    result = dict(changed=after != before, changed_packages=todo, not_installed=[])
+    result = dict(changed=after != before, changed_packages=todo, not_installed=missing)
     if after != before:
         result["diff"] = dict(before=before, after=after, before_header=path, after_header=path)
         if not module.check_mode:

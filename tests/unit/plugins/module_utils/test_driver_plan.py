@@ -44,8 +44,99 @@ def test_ubuntu_prefers_canonicals_signed_modules():
 
 
 def test_other_distributions_are_refused():
-    with pytest.raises(ValueError, match="knows Debian and Ubuntu, not Rocky"):
-        spec(distribution="Rocky")
+    with pytest.raises(ValueError, match="knows Debian, Ubuntu and the RHEL family, not SLES"):
+        spec(distribution="SLES")
+
+
+def test_rhel_family_takes_the_module_stream_and_the_meta_package():
+    packages = spec(distribution="Rocky", family="RedHat", branch="580")
+    assert packages["stream"] == "580-open"
+    assert packages["install"] == ["nvidia-open", "nvidia-driver-cuda", "nvidia-driver-cuda-libs",
+                                   "kernel-devel-6.1.0-28-amd64"]
+    assert packages["specs"]["nvidia-open"] == "nvidia-open-580.*"
+    assert packages["specs"]["kernel-devel-6.1.0-28-amd64"] == "kernel-devel-6.1.0-28-amd64"
+    assert packages["dkms"] is True
+    proprietary = spec(distribution="RedHat", family="RedHat", branch="570", flavour="proprietary",
+                       version="570.195.03")
+    assert proprietary["stream"] == "570-dkms" and proprietary["install"][0] == "cuda-drivers"
+    assert proprietary["specs"]["cuda-drivers"] == "cuda-drivers-570.195.03*"
+    userspace = spec(distribution="Rocky", family="RedHat", branch="580", kernel=False)
+    assert userspace["install"] == ["nvidia-driver-cuda", "nvidia-driver-cuda-libs"] and not userspace["dkms"]
+
+
+MODULE_INFO = """Name             : nvidia-driver
+Stream           : 560-open
+Version          : 5603503
+Context          : 00000000
+Architecture     : x86_64
+Profiles         : default [d], fm, ks, src
+Default profiles : default
+Repo             : cuda-rhel9-x86_64
+Summary          : Nvidia driver for 560-open branch
+Description      : This package provides the most recent NVIDIA display driver: it has a colon: here.
+Requires         :
+Artifacts        : kmod-nvidia-open-dkms-3:560.35.03-1.el9.x86_64
+                 : nvidia-driver-cuda-3:560.35.03-1.el9.x86_64
+                 : nvidia-open-3:560.35.03-1.el9.noarch
+
+Name             : nvidia-driver
+Stream           : 580-open [e]
+Version          : 5806508
+Context          : 00000000
+Architecture     : x86_64
+Profiles         : default [d] [i], fm, ks, src
+Default profiles : default
+Repo             : cuda-rhel9-x86_64
+Summary          : Nvidia driver for 580-open branch
+Description      : This package provides the most recent NVIDIA display driver.
+Requires         :
+Artifacts        : nvidia-driver-cuda-3:580.65.06-1.el9.x86_64
+                 : nvidia-open-3:580.65.06-1.el9.noarch
+
+Name             : nvidia-driver
+Stream           : 580-open [e]
+Version          : 5809505
+Context          : 00000000
+Architecture     : x86_64
+Profiles         : default [d] [i], fm, ks, src
+Default profiles : default
+Repo             : cuda-rhel9-x86_64
+Summary          : Nvidia driver for 580-open branch
+Description      : This package provides the most recent NVIDIA display driver.
+Requires         :
+Artifacts        : nvidia-driver-cuda-3:580.95.05-1.el9.x86_64
+                 : nvidia-open-3:580.95.05-1.el9.noarch
+                 : nvidia-open-devel-3:580.95.05-1.el9.noarch
+
+Hint: [d]efault, [e]nabled, [x]disabled, [i]nstalled
+"""
+
+
+def test_module_streams_read_from_dnf_module_info():
+    found = driver_plan.stream_versions(MODULE_INFO, "580-open", "nvidia-open")
+    assert found == {"offered": ["560-open", "580-open"], "matching": ["3:580.65.06-1.el9", "3:580.95.05-1.el9"],
+                     "enabled": "580-open"}
+    assert driver_plan.stream_versions(MODULE_INFO, "580-open", "nvidia-open", "580.95")["matching"] == [
+        "3:580.95.05-1.el9"]
+    assert driver_plan.stream_versions(MODULE_INFO, "590-open", "nvidia-open")["matching"] == []
+    assert driver_plan.stream_versions("", "580-open", "nvidia-open") == {"offered": [], "matching": [],
+                                                                         "enabled": None}
+
+
+def test_dnf_change_from_the_installed_packages_and_the_enabled_stream():
+    packages = spec(distribution="Rocky", family="RedHat", branch="580")
+    installed = driver_plan.rpm_installed(
+        "nvidia-open\t3:580.95.05-1.el9\nnvidia-driver-cuda\t3:580.95.05-1.el9\n"
+        "nvidia-driver-cuda-libs\t3:580.95.05-1.el9\nkernel-devel-6.1.0-28-amd64\t(none):6.1.0-28\n"
+        "package nvidia-persistenced is not installed\n")
+    assert installed["kernel-devel-6.1.0-28-amd64"] == "0:6.1.0-28"
+    assert driver_plan.dnf_change_needed(installed, packages, "580-open") is False
+    assert driver_plan.dnf_change_needed(installed, packages, "580-open", "580.95.05") is False
+    assert driver_plan.dnf_change_needed(installed, packages, "580-open", "580.65.06") is True
+    assert driver_plan.dnf_change_needed(installed, packages, "580-dkms") is True
+    assert driver_plan.dnf_change_needed(installed, packages, None) is True
+    del installed["nvidia-driver-cuda-libs"]
+    assert driver_plan.dnf_change_needed(installed, packages, "580-open") is True
 
 
 @pytest.mark.parametrize("gpu, branch, flavour, message", [

@@ -27,3 +27,10 @@ def test_unhold_removes_only_the_packages_entries():
 def test_same_version_gives_the_same_text():
     text = package_hold.versionlock_lines("kernel-0:5.14.0-427.el9.*\n", NAMES, "1.17.8-1")
     assert package_hold.versionlock_lines(text, NAMES, "1.17.8-1") == text
+
+
+def test_entries_at_each_packages_installed_version():
+    text = "nvidia-open-3:560.35.03-1.*\nkernel-0:5.14.0-427.el9.*\n"
+    after = package_hold.versionlock_lines(text, ["nvidia-open", "nvidia-driver-cuda"],
+                                           {"nvidia-open": "3:580.95.05-1.el9"})
+    assert after.splitlines() == ["kernel-0:5.14.0-427.el9.*", "nvidia-open-3:580.95.05-1.el9.*"]
