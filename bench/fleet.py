@@ -6,18 +6,20 @@ dominate) and storage tuning; the driver role skips them (no GPU):
   converge    playbooks/site.yml on fresh hosts, with a fresh controller cache
   no-op       the same again (nothing changes); also without pipelining
   baseline    a play that only gathers Ansible's facts on the same hosts
+The no-op and the baseline run in turns, --repeat rounds each (default 3), and each figure is the median.
 It prints the times, the ratios no-op / baseline and N hosts / 1 host, the module executions per host in the
 no-op run (counted from the run's JSON output; controller-side actions such as set_fact, assert and debug are
 not module executions), and the bytes fetched from the mirror (the controller cache) for N hosts against 1.
 With --mitogen (after `.venv/bin/pip install mitogen`), the no-op and the baseline are also run with Mitogen
 (strategy mitogen_linear, its docker connection).
 Usage (after `make setup`, which builds the images and starts the mirror):
-    python3 bench/fleet.py [--sizes 1 4 8] [--mitogen]
+    python3 bench/fleet.py [--sizes 1 4 8] [--repeat 3] [--mitogen]
 """
 
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -145,7 +147,17 @@ def folder_bytes(path):
     return sum(os.path.getsize(os.path.join(d, f)) for d, _dirs, files in os.walk(path) for f in files)
 
 
-def measure(size, mitogen=None):
+def alternate(rounds, first, second):
+    """Runs first and second in turns; the median time of each, and first's last report."""
+    times_first, times_second, report = [], [], None
+    for _round in range(rounds):
+        elapsed, report = first()
+        times_first.append(elapsed)
+        times_second.append(second()[0])
+    return statistics.median(times_first), report, statistics.median(times_second)
+
+
+def measure(size, repeat, mitogen=None):
     names = ["dlops-bench-%d-%d" % (size, i) for i in range(size)]
     remove(names)
     start(names)
@@ -159,9 +171,9 @@ def measure(size, mitogen=None):
             site = os.path.join(ROOT, "playbooks", "site.yml")
             converge, _report = play(inventory, site)
             fetched = folder_bytes(cache)
-            noop, report = play(inventory, site)
+            # The no-op and the baseline in turns, each the median of its rounds: the machine's noise hits both.
+            noop, report, baseline = alternate(repeat, lambda: play(inventory, site), lambda: play(inventory, baseline_play))
             noop_plain, _report = play(inventory, site, pipelining=False)
-            baseline, _report = play(inventory, baseline_play)
             counts = executions(report)
             row = {"hosts": size, "converge": converge, "noop": noop, "noop_no_pipelining": noop_plain,
                    "baseline": baseline, "fetched": fetched, "noop_changed": changed(report),
@@ -169,8 +181,9 @@ def measure(size, mitogen=None):
             if mitogen:
                 # Mitogen's own docker connection.
                 inventory = write_inventory(folder, names, cache, connection="docker")
-                row["noop_mitogen"], mitogen_report = play(inventory, site, mitogen=mitogen)
-                row["baseline_mitogen"], _report = play(inventory, baseline_play, mitogen=mitogen)
+                row["noop_mitogen"], mitogen_report, row["baseline_mitogen"] = alternate(
+                    repeat, lambda: play(inventory, site, mitogen=mitogen),
+                    lambda: play(inventory, baseline_play, mitogen=mitogen))
                 row["noop_changed"] += changed(mitogen_report)
             return row
     finally:
@@ -181,9 +194,10 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[1, 4, 8])
     parser.add_argument("--mitogen", action="store_true", help="also run the no-op and the baseline with Mitogen")
+    parser.add_argument("--repeat", type=int, default=3, help="rounds of the no-op and the baseline (median)")
     args = parser.parse_args(argv)
     mitogen = mitogen_strategy_dir() if args.mitogen else None
-    rows = [measure(size, mitogen) for size in args.sizes]
+    rows = [measure(size, args.repeat, mitogen) for size in args.sizes]
     one = rows[0]
     sys.stdout.write("%5s %10s %9s %12s %10s %11s %9s %9s %12s %12s\n" % (
         "hosts", "converge s", "no-op s", "no-op nopipe", "baseline s", "noop/base", "noop/1h",

@@ -6,6 +6,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import time
+
 from ansible_collections.dlops.gpu.plugins.module_utils import cuda_plan
 
 
@@ -48,20 +50,26 @@ def drift(gpu, pins):
 
 
 def validation_summary(validation):
-    """gpu_validate's result in a few words: "-" when it did not run."""
+    """gpu_validate's result in a few words: "-" when it did not run; a kept result says from when."""
     if not validation:
         return "-"
+    kept = ""
+    if validation.get("time") and "current" in validation:
+        kept = " (kept from %s)" % time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(validation["time"]))
     if validation.get("status") == "failed":
-        return "FAILED: " + "; ".join(validation.get("failed") or [])
+        return "FAILED: " + "; ".join(validation.get("failed") or []) + kept
     if validation.get("status") == "no_gpu":
-        return "no GPU (toolkits load)"
+        return "no GPU, checks pass" + kept
     tflops = validation.get("matmul_tflops")
-    return "ok" + (", %.1f TFLOP/s" % tflops if tflops else "")
+    return "ok" + (", %.1f TFLOP/s" % tflops if tflops else "") + kept
 
 
 def fleet_row(host, gpu, pins, validation=None):
-    """The report's row for one host; ``validation`` is gpu_validate's result where it ran."""
+    """The report's row for one host; ``validation`` is gpu_validate's result where it ran in this run, else
+    the result it kept, while the stack is still the one it validated."""
     gpu = gpu or {}
+    if not validation and (gpu.get("validation") or {}).get("current"):
+        validation = gpu["validation"]
     kernel = gpu.get("kernel") or {}
     driver = gpu.get("driver") or {}
     models = {}

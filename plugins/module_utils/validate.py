@@ -9,7 +9,9 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import hashlib
 import json
+import os
 
 # A kernel compiled by each toolkit's nvcc: adds two vectors on GPU 0 and checks every sum on the host.
 VECTOR_ADD_CU = r"""
@@ -221,3 +223,54 @@ def summary(checks, gpu_present):
     failed = [c for c in checks if c["ok"] is False]
     status = "failed" if failed else ("ok" if gpu_present else "no_gpu")
     return {"status": status, "failed": ["%s: %s" % (c["name"], c["detail"]) for c in failed]}
+
+
+# Where gpu_validate keeps its last result, which gpu_facts reads back.
+RECORD = "/var/lib/dlops-gpu/validation.json"
+
+
+def stack_key(gpu):
+    """A digest of what a validation proves, as gpu_facts sees it: the driver, the GPUs (with persistence and MIG
+    modes), every toolkit with its cuDNN, and the system's cuDNN. Processes and memory use are left out."""
+    subset = {
+        "driver": (gpu.get("driver") or {}).get("version"),
+        "kernel": [(gpu.get("kernel") or {}).get(key) for key in ("version", "flavour")],
+        "userspace": (gpu.get("userspace") or {}).get("version"),
+        "gpus": [[card.get(key) for key in ("uuid", "name", "persistence_mode", "mig_mode")]
+                 for card in gpu.get("gpus") or []],
+        "toolkits": [[t.get("path"), t.get("version"), (t.get("cudnn") or {}).get("version")]
+                     for t in gpu.get("toolkits") or []],
+        "cudnn_system": (gpu.get("cudnn_system") or {}).get("version"),
+    }
+    return hashlib.sha256(json.dumps(subset, sort_keys=True).encode("utf-8")).hexdigest()
+
+
+def record(result, gpu, options, now):
+    """What gpu_validate keeps: its result, when, with which options, for which stack."""
+    kept = dict(result)
+    kept.update(time=int(now), stack=stack_key(gpu), options=options)
+    return kept
+
+
+def read_record(path, gpu):
+    """The kept result with ``current`` (the stack is still the one validated), or None when there is none."""
+    try:
+        with open(path) as handle:
+            kept = json.load(handle)
+    except (IOError, OSError, ValueError):
+        return None
+    if not isinstance(kept, dict) or "stack" not in kept:
+        return None
+    kept["current"] = kept["stack"] == stack_key(gpu)
+    return kept
+
+
+def write_record(path, kept):
+    """Writes the record by rename, so a reader sees the old one or the new one."""
+    folder = os.path.dirname(path)
+    if not os.path.isdir(folder):
+        os.makedirs(folder, 0o755)
+    temp = path + ".tmp"
+    with open(temp, "w") as handle:
+        json.dump(kept, handle, sort_keys=True)
+    os.rename(temp, path)

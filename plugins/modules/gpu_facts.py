@@ -42,6 +42,10 @@ options:
       - For tests only. Probe a fake tree (sysfs, proc, libraries, toolkits) under this folder instead of C(/).
         NVML is not used; a file C(nvidia-smi-q-x.xml) in that folder stands in for C(nvidia-smi -q -x).
     type: path
+  validation_record:
+    description: Where C(dlops.gpu.gpu_validate) keeps its last result, read back as C(validation).
+    type: path
+    default: /var/lib/dlops-gpu/validation.json
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.facts
@@ -139,10 +143,18 @@ ansible_facts:
             - The NVIDIA CDI spec (C(spec), its path, or None) and the driver version it was generated for
               (C(driver_version)); a spec for another driver than the loaded one needs regenerating.
           type: dict
+        validation:
+          description:
+            - The last result C(dlops.gpu.gpu_validate) kept (C(status), C(failed), C(checks), C(matmul_tflops),
+              C(time), C(options)), with C(current) - whether the GPU stack is still the one it validated (same
+              driver, GPUs and their modes, toolkits, cuDNN). None when there is none.
+          type: dict
 """
 
+import os
+
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.dlops.gpu.plugins.module_utils import gpu_probe
+from ansible_collections.dlops.gpu.plugins.module_utils import gpu_probe, validate
 
 
 def main():
@@ -152,6 +164,7 @@ def main():
             nvml=dict(type="bool", default=True),
             nvidia_smi=dict(type="bool", default=True),
             test_root=dict(type="path"),
+            validation_record=dict(type="path", default=validate.RECORD),
         ),
         supports_check_mode=True,
     )
@@ -163,6 +176,8 @@ def main():
         nvidia_smi=module.get_bin_path("nvidia-smi") if params["nvidia_smi"] else None,
         run=module.run_command,
     )
+    facts["validation"] = validate.read_record(
+        os.path.join(params["test_root"] or "/", params["validation_record"].lstrip("/")), facts)
     module.exit_json(changed=False, ansible_facts={"gpu": facts})
 
 

@@ -68,6 +68,13 @@ options:
     description: Seconds any one compile or program may take.
     type: int
     default: 300
+  record:
+    description:
+      - Where to keep the result, with the time, these options and a digest of the GPU stack validated
+        (driver, GPUs, toolkits, cuDNN); C(dlops.gpu.gpu_facts) reads it back as C(validation) and says whether
+        the stack is still the one validated. Not written in check mode. Empty keeps nothing.
+    type: path
+    default: /var/lib/dlops-gpu/validation.json
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - dlops.gpu.attributes.read_only
@@ -119,9 +126,14 @@ import os
 import shutil
 import sys
 import tempfile
+import time
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.dlops.gpu.plugins.module_utils import gpu_probe, validate
+
+# The options a kept result was made with; the gpu_validate role re-validates when they differ.
+OPTIONS = ("expected_count", "expected_model", "persistence", "python", "matmul_size", "matmul_iterations",
+           "matmul_dtype", "tflops_floor")
 
 
 def _library(folders, stem):
@@ -184,6 +196,7 @@ def main():
             matmul_dtype=dict(type="str", choices=["float32", "float16", "bfloat16"], default="float32"),
             tflops_floor=dict(type="dict", default={}),
             timeout=dict(type="int", default=300),
+            record=dict(type="path", default=validate.RECORD),
         ),
         supports_check_mode=True,
     )
@@ -230,6 +243,12 @@ def main():
                                             params["tflops_floor"], params["python"]))
     result = validate.summary(checks, present)
     result.update(checks=checks, matmul_tflops=(matmul or {}).get("tflops"))
+    if params["record"] and not module.check_mode:
+        options = dict((key, params[key]) for key in OPTIONS)
+        try:
+            validate.write_record(params["record"], validate.record(result, gpu, options, time.time()))
+        except (IOError, OSError) as exc:
+            module.warn("cannot keep the result in %s: %s" % (params["record"], exc))
     module.exit_json(changed=False, ansible_facts={"gpu_validation": result})
 
 

@@ -56,4 +56,14 @@ def test_validation_in_the_row():
     failed = {"status": "failed", "failed": ["GPU count: 7 GPU(s) visible, 8 expected"], "matmul_tflops": None}
     row = fleet_report.fleet_row("gpu01", h100(), {}, failed)
     assert row["validation"] == "FAILED: GPU count: 7 GPU(s) visible, 8 expected" and row["validation_failed"]
-    assert fleet_report.validation_summary({"status": "no_gpu", "failed": []}) == "no GPU (toolkits load)"
+    assert fleet_report.validation_summary({"status": "no_gpu", "failed": []}) == "no GPU, checks pass"
+
+
+def test_a_kept_validation_shows_while_its_stack_is_current():
+    kept = {"status": "ok", "failed": [], "matmul_tflops": 51.7, "time": 1795000000, "current": True}
+    row = fleet_report.fleet_row("gpu01", dict(h100(), validation=kept), {})
+    assert row["validation"] == "ok, 51.7 TFLOP/s (kept from 2026-11-18 11:06 UTC)"
+    stale = dict(kept, current=False)
+    assert fleet_report.fleet_row("gpu01", dict(h100(), validation=stale), {})["validation"] == "-"
+    fresh = {"status": "ok", "failed": [], "matmul_tflops": 52.0}
+    assert fleet_report.fleet_row("gpu01", dict(h100(), validation=kept), {}, fresh)["validation"] == "ok, 52.0 TFLOP/s"

@@ -98,3 +98,33 @@ def test_matmul_script_reports_a_missing_torch_plainly(tmp_path):
     out = subprocess.run([sys.executable, "-S", "-c", validate.MATMUL_PY, "64", "2", "float32"],
                          capture_output=True, text=True, check=True, cwd=str(tmp_path)).stdout
     assert validate.last_json(out) == {"torch": None}
+
+
+def test_the_kept_record_is_current_until_the_stack_changes(tmp_path):
+    gpu = {"driver": {"version": "580.159.04"}, "kernel": {"version": "580.159.04", "flavour": "open"},
+           "userspace": {"version": "580.159.04"},
+           "gpus": [{"uuid": "GPU-1", "name": "NVIDIA H100 80GB HBM3", "persistence_mode": True, "mig_mode": False,
+                     "processes": [], "memory_used_mib": 0}],
+           "toolkits": [{"path": "/usr/local/cuda-12.8", "version": "12.8.1", "cudnn": None}],
+           "cudnn_system": {"version": "9.14.0"}}
+    path = str(tmp_path / "dlops-gpu" / "validation.json")
+    assert validate.read_record(path, gpu) is None
+    kept = validate.record({"status": "ok", "failed": []}, gpu, {"expected_count": 1}, 1795000000.4)
+    validate.write_record(path, kept)
+    back = validate.read_record(path, gpu)
+    assert back["current"] is True and back["time"] == 1795000000 and back["options"] == {"expected_count": 1}
+    busy = dict(gpu, gpus=[dict(gpu["gpus"][0], processes=[{"pid": 1}], memory_used_mib=900)])
+    assert validate.read_record(path, busy)["current"] is True
+    for changed in (dict(gpu, driver={"version": "580.95.05"}),
+                    dict(gpu, gpus=[dict(gpu["gpus"][0], persistence_mode=False)]),
+                    dict(gpu, toolkits=gpu["toolkits"] + [{"path": "/usr/local/cuda-13.0", "version": "13.0.2"}]),
+                    dict(gpu, cudnn_system=None)):
+        assert validate.read_record(path, changed)["current"] is False
+
+
+def test_an_unreadable_record_is_none(tmp_path):
+    path = tmp_path / "validation.json"
+    path.write_text("{not json")
+    assert validate.read_record(str(path), {}) is None
+    path.write_text("[1, 2]")
+    assert validate.read_record(str(path), {}) is None
