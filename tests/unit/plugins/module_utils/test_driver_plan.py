@@ -119,8 +119,8 @@ def test_module_streams_read_from_dnf_module_info():
     assert driver_plan.stream_versions(MODULE_INFO, "580-open", "nvidia-open", "580.95")["matching"] == [
         "3:580.95.05-1.el9"]
     assert driver_plan.stream_versions(MODULE_INFO, "590-open", "nvidia-open")["matching"] == []
-    assert driver_plan.stream_versions("", "580-open", "nvidia-open") == {"offered": [], "matching": [],
-                                                                         "enabled": None}
+    empty = {"offered": [], "matching": [], "enabled": None}
+    assert driver_plan.stream_versions("", "580-open", "nvidia-open") == empty
 
 
 def test_dnf_change_from_the_installed_packages_and_the_enabled_stream():
