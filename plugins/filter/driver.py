@@ -7,7 +7,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible.errors import AnsibleFilterError
-from ansible_collections.dlops.gpu.plugins.module_utils import driver_plan
+from ansible_collections.dlops.gpu.plugins.module_utils import driver_plan, rpm
 
 
 def nvidia_driver_packages(spec):
@@ -26,6 +26,6 @@ class FilterModule(object):
             "nvidia_driver_running_matches": driver_plan.running_matches,
             "nvidia_driver_processes": driver_plan.gpu_processes,
             "nvidia_driver_stream_versions": driver_plan.stream_versions,
-            "nvidia_driver_rpm_installed": driver_plan.rpm_installed,
+            "nvidia_driver_rpm_installed": rpm.installed,
             "nvidia_driver_dnf_change": driver_plan.dnf_change_needed,
         }

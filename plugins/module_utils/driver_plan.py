@@ -128,16 +128,6 @@ def stream_versions(info, stream, package, version=""):
     return {"offered": sorted(parsed["streams"]), "matching": versions, "enabled": parsed["enabled"]}
 
 
-def rpm_installed(text):
-    """`rpm -q --qf '%{NAME}\t%{EPOCH}:%{VERSION}-%{RELEASE}\n'` output as {name: evr}; '(none)' epochs as 0."""
-    found = {}
-    for line in (text or "").splitlines():
-        parts = line.split("\t")
-        if len(parts) == 2:
-            found[parts[0]] = parts[1].replace("(none):", "0:")
-    return found
-
-
 def dnf_change_needed(installed, packages, enabled, version=""):
     """Whether the host differs from what is asked: another stream enabled, or a package missing or of another
     branch (or version)."""

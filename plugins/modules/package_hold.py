@@ -85,6 +85,7 @@ import re
 import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.dlops.gpu.plugins.module_utils import rpm
 
 
 def selections(text):
@@ -113,14 +114,9 @@ def versionlock_lines(text, names, version=None):
 
 def rpm_versions(module, names):
     """{name: epoch:version-release} of the installed packages among names."""
-    rpm = module.get_bin_path("rpm", required=True)
-    _rc, out, _err = module.run_command([rpm, "-q", "--qf", "%{NAME}\t%{EPOCH}:%{VERSION}-%{RELEASE}\n"] + names)
-    found = {}
-    for line in out.splitlines():
-        parts = line.split("\t")
-        if len(parts) == 2 and parts[0] in names:
-            found[parts[0]] = parts[1].replace("(none):", "0:")
-    return found
+    _rc, out, _err = module.run_command([module.get_bin_path("rpm", required=True), "-q", "--qf", rpm.QUERY_FORMAT]
+                                        + names)
+    return dict((name, evr) for name, evr in rpm.installed(out).items() if name in names)
 
 
 def dnf_hold(module, names, hold):

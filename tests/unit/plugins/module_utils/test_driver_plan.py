@@ -2,7 +2,7 @@
 
 import pytest
 
-from ansible_collections.dlops.gpu.plugins.module_utils import driver_plan
+from ansible_collections.dlops.gpu.plugins.module_utils import driver_plan, rpm
 
 MADISON_DEBIAN12 = """\
 nvidia-smi | 535.247.01-1~deb12u1 | http://deb.debian.org/debian bookworm/non-free amd64 Packages
@@ -125,7 +125,7 @@ def test_module_streams_read_from_dnf_module_info():
 
 def test_dnf_change_from_the_installed_packages_and_the_enabled_stream():
     packages = spec(distribution="Rocky", family="RedHat", branch="580")
-    installed = driver_plan.rpm_installed(
+    installed = rpm.installed(
         "nvidia-open\t3:580.95.05-1.el9\nnvidia-driver-cuda\t3:580.95.05-1.el9\n"
         "nvidia-driver-cuda-libs\t3:580.95.05-1.el9\nkernel-devel-6.1.0-28-amd64\t(none):6.1.0-28\n"
         "package nvidia-persistenced is not installed\n")
