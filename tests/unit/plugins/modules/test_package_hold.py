@@ -34,4 +34,3 @@ def test_entries_at_each_packages_installed_version():
     after = package_hold.versionlock_lines(text, ["nvidia-open", "nvidia-driver-cuda"],
                                            {"nvidia-open": "3:580.95.05-1.el9"})
     assert after.splitlines() == ["kernel-0:5.14.0-427.el9.*", "nvidia-open-3:580.95.05-1.el9.*"]
-
