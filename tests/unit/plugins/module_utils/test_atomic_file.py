@@ -1,0 +1,156 @@
+"""atomic_file: the one way a file is replaced on a host (links followed, failures leave nothing behind)."""
+
+import os
+import shutil
+import subprocess
+
+import pytest
+
+from ansible_collections.dlops.gpu.plugins.module_utils import atomic_file
+
+
+def tree(root):
+    """Every path under root with its kind, bytes or link target, and mode: what a change would show."""
+    found = {}
+    for folder, dirs, files in os.walk(str(root)):
+        for name in dirs + files:
+            path = os.path.join(folder, name)
+            rel = os.path.relpath(path, str(root))
+            st = os.lstat(path)
+            if os.path.islink(path):
+                found[rel] = ("link", os.readlink(path))
+            elif os.path.isdir(path):
+                found[rel] = ("dir", st.st_mode)
+            elif not os.path.isfile(path):
+                found[rel] = ("other", st.st_mode)
+            else:
+                with open(path, "rb") as handle:
+                    found[rel] = ("file", handle.read(), st.st_mode)
+    return found
+
+
+def chattr(flag, path):
+    """Set an inode flag; None when this filesystem or this user cannot (the test is skipped then)."""
+    if not shutil.which("chattr"):
+        return None
+    result = subprocess.run(["chattr", flag, str(path)], capture_output=True)
+    return result.returncode == 0 or None
+
+
+def test_write_replaces_bytes_and_keeps_mode(tmp_path):
+    target = tmp_path / "fstab"
+    target.write_bytes(b"old\r\n")
+    os.chmod(str(target), 0o600)
+    assert atomic_file.write(str(target), b"new\r\n") == str(target)
+    assert target.read_bytes() == b"new\r\n"
+    assert os.stat(str(target)).st_mode & 0o7777 == 0o600
+    assert sorted(os.listdir(str(tmp_path))) == ["fstab"]
+
+
+def test_write_follows_a_chain_of_links_and_keeps_them(tmp_path):
+    real = tmp_path / "etc" / "docker" / "real" / "daemon.json"
+    real.parent.mkdir(parents=True)
+    real.write_bytes(b"{}")
+    (tmp_path / "etc" / "docker" / "middle.json").symlink_to("real/daemon.json")
+    link = tmp_path / "etc" / "docker" / "daemon.json"
+    link.symlink_to("middle.json")
+    assert atomic_file.write(str(link), b'{"a": 1}') == str(real)
+    assert os.readlink(str(link)) == "middle.json"
+    assert real.read_bytes() == b'{"a": 1}'
+    assert sorted(os.listdir(str(real.parent))) == ["daemon.json"]
+
+
+def test_a_dangling_link_creates_its_target(tmp_path):
+    link = tmp_path / "fstab"
+    link.symlink_to("alt/fstab")
+    (tmp_path / "alt").mkdir()
+    atomic_file.write(str(link), b"x\n")
+    assert (tmp_path / "alt" / "fstab").read_bytes() == b"x\n"
+    assert os.path.islink(str(link))
+
+
+def test_a_link_loop_is_refused_and_nothing_changes(tmp_path):
+    (tmp_path / "a").symlink_to("b")
+    (tmp_path / "b").symlink_to("a")
+    before = tree(tmp_path)
+    with pytest.raises(atomic_file.FileWriteError, match="loop"):
+        atomic_file.write(str(tmp_path / "a"), b"x")
+    assert tree(tmp_path) == before
+
+
+def test_a_folder_is_refused(tmp_path):
+    (tmp_path / "conf").mkdir()
+    with pytest.raises(atomic_file.FileWriteError, match="is a folder"):
+        atomic_file.write(str(tmp_path / "conf"), b"x")
+
+
+def test_a_fifo_is_not_replaced(tmp_path):
+    fifo = tmp_path / "pipe"
+    os.mkfifo(str(fifo))
+    before = tree(tmp_path)
+    with pytest.raises(atomic_file.FileWriteError, match="not a regular file"):
+        atomic_file.write(str(fifo), b"x")
+    assert tree(tmp_path) == before
+
+
+def test_an_immutable_file_is_refused_before_anything_is_made(tmp_path):
+    target = tmp_path / "daemon.json"
+    target.write_bytes(b"{}\n")
+    if not chattr("+i", target):
+        pytest.skip("this filesystem or user cannot set the immutable flag")
+    try:
+        before = tree(tmp_path)
+        with pytest.raises(atomic_file.FileWriteError, match="immutable.*chattr -i"):
+            atomic_file.check_writable(str(target))
+        with pytest.raises(atomic_file.FileWriteError, match="immutable"):
+            atomic_file.write(str(target), b"{}")
+        assert tree(tmp_path) == before
+    finally:
+        chattr("-i", target)
+
+
+def test_an_immutable_folder_is_refused_for_a_new_file(tmp_path):
+    folder = tmp_path / "conf.d"
+    folder.mkdir()
+    if not chattr("+i", folder):
+        pytest.skip("this filesystem or user cannot set the immutable flag")
+    try:
+        with pytest.raises(atomic_file.FileWriteError, match="immutable"):
+            atomic_file.write(str(folder / "new.toml"), b"x")
+        assert os.listdir(str(folder)) == []
+    finally:
+        chattr("-i", folder)
+
+
+def test_a_failed_rename_leaves_no_temporary_file(tmp_path, monkeypatch):
+    target = tmp_path / "fstab"
+    target.write_bytes(b"old\n")
+
+    def refuse(src, dst):
+        raise OSError(1, "Operation not permitted")
+    monkeypatch.setattr(atomic_file.os, "rename", refuse)
+    with pytest.raises(atomic_file.FileWriteError, match="cannot be replaced: Operation not permitted"):
+        atomic_file.write(str(target), b"new\n")
+    assert tree(tmp_path) == {"fstab": ("file", b"old\n", os.stat(str(target)).st_mode)}
+
+
+def test_a_read_only_filesystem_is_named(tmp_path, monkeypatch):
+    class ReadOnly:
+        f_flag = os.ST_RDONLY
+    monkeypatch.setattr(atomic_file.os, "statvfs", lambda path: ReadOnly())
+    with pytest.raises(atomic_file.FileWriteError, match="read-only filesystem"):
+        atomic_file.check_writable(str(tmp_path / "fstab"))
+
+
+def test_read_returns_none_for_a_missing_file_and_bytes_otherwise(tmp_path):
+    assert atomic_file.read(str(tmp_path / "none")) is None
+    (tmp_path / "f").write_bytes(b"\xff\xfe")
+    assert atomic_file.read(str(tmp_path / "f")) == b"\xff\xfe"
+
+
+def test_remove_takes_the_link_not_its_target(tmp_path):
+    (tmp_path / "real").write_bytes(b"x")
+    (tmp_path / "link").symlink_to("real")
+    assert atomic_file.remove(str(tmp_path / "link")) is True
+    assert sorted(os.listdir(str(tmp_path))) == ["real"]
+    assert atomic_file.remove(str(tmp_path / "link")) is False
