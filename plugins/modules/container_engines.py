@@ -12,17 +12,25 @@ module: container_engines
 short_description: Wire the NVIDIA container runtime into Docker and containerd, keeping their configuration
 version_added: 0.1.0
 description:
-  - Docker - merges the C(nvidia) runtime into C(daemon.json). Every other key stays, in its place; the file keeps
-    its indentation (4 spaces for a new file). Optionally makes C(nvidia) the default runtime and turns on the
-    CDI feature flag. A file that is not valid JSON fails the task and is left untouched. Where C(dockerd) has
-    C(--validate) (Docker 23 and later), the new file is validated by it before it is put in place.
+  - Docker - merges the C(nvidia) runtime into C(daemon.json) by editing its text. Only C(runtimes.nvidia),
+    C(default-runtime) and C(features.cdi) change; every other byte stays as it was (key order, indentation, line
+    endings, escapes, non-ASCII text, other keys given twice; 4 spaces for a new file). A key the module owns
+    given twice, or in another case (which dockerd reads as the same key), fails the task with nothing changed.
+    Optionally makes C(nvidia) the default runtime and turns on the CDI feature flag. A file that is not valid
+    JSON fails the task and is left untouched. Where C(dockerd) has C(--validate) (Docker 23 and later), the new
+    file is validated by it before it is put in place.
   - containerd - writes a drop-in (C(conf.d/99-nvidia.toml)) holding the runtime and adds it to the main
-    configuration's C(imports), for configuration versions 2 (containerd 1.x) and 3 (containerd 2.x). containerd
+    configuration's C(imports) (edited in place, a multi-line array and its comments kept), for configuration
+    versions 2 (containerd 1.x) and 3 (containerd 2.x). Imports are resolved as containerd resolves them (relative
+    to the importing file's folder, globs expanded, nested imports followed); a drop-in they reach already is not
+    added again. An import that does not exist or cannot be read fails the task with nothing changed. containerd
     before 1.7 replaces a whole plugin table with an imported one, so for those releases the drop-in carries the
     operator's CRI settings along with the runtime; re-running the module refreshes that copy. After a change
     C(containerd config dump) must show the runtime, or both files are put back and the task fails.
   - Engines that are not installed are reported as absent and left alone; nothing is installed.
-  - Files are written to a temporary file beside them and renamed into place.
+  - Files are written to a temporary file beside them and renamed into place; a symlink stays a symlink and its
+    target is changed. A file that could not be replaced (read-only filesystem, immutable) fails the task before
+    anything is written, in check mode too. A file that is not UTF-8 fails the task, naming it.
 author:
   - dlops.gpu maintainers (@dlops)
 options:
@@ -90,44 +98,53 @@ msg:
   type: str
 """
 
-import glob
 import os
 import re
 import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.dlops.gpu.plugins.module_utils import atomic_file
 from ansible_collections.dlops.gpu.plugins.module_utils import engine_config
+from ansible_collections.dlops.gpu.plugins.module_utils.atomic_file import FileWriteError
 from ansible_collections.dlops.gpu.plugins.module_utils.engine_config import ConfigError
 
 
-def _read(path):
+def _read(module, path, result):
+    """(bytes or None, text) of the file ``path`` leads to; a file that cannot be read or is not UTF-8 fails."""
     try:
-        with open(path) as handle:
-            return handle.read()
-    except IOError:
+        data = atomic_file.read(path)
+        return data, engine_config.decode_text(data, path)
+    except (ConfigError, FileWriteError) as exc:
+        module.fail_json(msg=str(exc), engines=result)
+
+
+def _selinux(module):
+    """The temp file gets the SELinux context of the file it replaces (the folder's default when new)."""
+    if not module.selinux_enabled():
         return None
 
+    def prepare(temp, target):
+        context = module.selinux_context(target) if os.path.exists(target) else module.selinux_default_context(target)
+        module.set_context_if_different(temp, context, False)
+    return prepare
 
-def _write(module, path, text):
-    """A temporary file beside ``path``, renamed over it; the mode of the file it replaces, else 0644."""
-    folder = os.path.dirname(path)
-    if not os.path.isdir(folder):
-        os.makedirs(folder, 0o755)
-    mode = os.stat(path).st_mode & 0o7777 if os.path.exists(path) else 0o644
-    handle, temp = tempfile.mkstemp(dir=folder, prefix=".dlops-")
-    with os.fdopen(handle, "w") as out:
-        out.write(text)
-    os.chmod(temp, mode)
-    module.atomic_move(temp, path)
+
+def _check(module, paths, result):
+    """Fail now, before anything is written (check mode too), when one of ``paths`` could not be replaced."""
+    try:
+        for path in paths:
+            atomic_file.check_writable(atomic_file.resolve(path))
+    except FileWriteError as exc:
+        module.fail_json(msg=str(exc), engines=result)
 
 
 def _restore(module, originals):
-    for path, text in originals.items():
-        if text is None:
-            if os.path.exists(path):
-                os.unlink(path)
+    """Put back the bytes each file's target had; a target that did not exist is removed (a link stays)."""
+    for path, data in reversed(originals):
+        if data is None:
+            atomic_file.remove(atomic_file.resolve(path))
         else:
-            _write(module, path, text)
+            atomic_file.write(path, data, prepare=_selinux(module))
 
 
 def _active(module, unit):
@@ -148,24 +165,25 @@ def docker(module, params, result, diffs):
     if not dockerd:
         return
     path = params["docker_config"]
-    before = _read(path)
+    before = _read(module, path, result)[1]
     version = _version(module, dockerd)[0]
     try:
-        after = engine_config.docker_daemon_config(before or "", params["runtime_path"], params["default_runtime"],
+        after = engine_config.docker_daemon_config(before, params["runtime_path"], params["default_runtime"],
                                                    params["cdi"], path)
     except ConfigError as exc:
         module.fail_json(msg=str(exc), engines=result)
-    changed = after != (before or "")
+    changed = after != before
     result["docker"].update(present=True, changed=changed, version=version, files=[path])
     if not changed:
         return
-    diffs.append(dict(before=before or "", after=after, before_header=path, after_header=path))
+    _check(module, [path], result)
+    diffs.append(dict(before=before, after=after, before_header=path, after_header=path))
     if module.check_mode:
         return
     if "--validate" in module.run_command([dockerd, "--help"])[1]:
         handle, temp = tempfile.mkstemp(prefix="dlops-daemon-", suffix=".json")
-        with os.fdopen(handle, "w") as out:
-            out.write(after)
+        with os.fdopen(handle, "wb") as out:
+            out.write(after.encode("utf-8"))
         try:
             rc, out, err = module.run_command([dockerd, "--validate", "--config-file", temp])
         finally:
@@ -173,7 +191,10 @@ def docker(module, params, result, diffs):
         if rc != 0:
             module.fail_json(msg="dockerd rejects the merged %s, which was left as it was: %s"
                              % (path, (err or out).strip()), engines=result)
-    _write(module, path, after)
+    try:
+        atomic_file.write(path, after.encode("utf-8"), prepare=_selinux(module))
+    except FileWriteError as exc:
+        module.fail_json(msg=str(exc), engines=result)
     result["docker"]["active"] = _active(module, "docker")
 
 
@@ -184,38 +205,51 @@ def containerd(module, params, result, diffs):
     main_path, drop_in = params["containerd_config"], params["containerd_drop_in"]
     version, version_out = _version(module, binary)
     release = engine_config.containerd_major(version_out)
-    main_before, drop_before = _read(main_path), _read(drop_in)
+    main_data, main_before = _read(module, main_path, result)
+    drop_data, drop_before = _read(module, drop_in, result)
     try:
-        main_config = engine_config.toml_loads(main_before or "", main_path) if (main_before or "").strip() else {}
+        main_config = engine_config.toml_loads(main_before, main_path) if main_before.strip() else {}
         config_version = engine_config.config_version(main_config, release)
-        carried = None
-        if release < (1, 7):
-            imported = []
-            for pattern in engine_config.import_patterns(main_before or "", drop_in):
-                imported.extend(_read(name) or "" for name in sorted(glob.glob(pattern)) if name != drop_in)
-            carried = engine_config.carried_cri(main_before or "", imported, config_version)
+        covered = engine_config.drop_in_covered(main_path, main_before, drop_in)
+        main_after = engine_config.containerd_main_config(main_before, drop_in, config_version, covered, main_path)
+        order = engine_config.containerd_load_order(main_path, main_after, drop_in)
+        imported = engine_config.imported_before_drop_in(order, drop_in, config_version, release)
+        carried = engine_config.carried_cri(main_before, imported, config_version) if release < (1, 7) else None
         drop_after = engine_config.containerd_drop_in(config_version, params["runtime_path"],
                                                       params["default_runtime"], params["cdi"], carried)
-        main_after = engine_config.containerd_main_config(main_before or "", drop_in, config_version)
     except ConfigError as exc:
         module.fail_json(msg=str(exc), engines=result)
-    pending = [(path, before, after) for path, before, after in
-               ((drop_in, drop_before, drop_after), (main_path, main_before, main_after)) if before != after]
+    pending = [(path, data, before, after) for path, data, before, after in
+               ((drop_in, drop_data, drop_before, drop_after), (main_path, main_data, main_before, main_after))
+               if data is None or before != after]
     result["containerd"].update(present=True, changed=bool(pending), version=version, files=[main_path, drop_in],
                                 config_version=config_version)
-    for path, before, after in pending:
-        diffs.append(dict(before=before or "", after=after, before_header=path, after_header=path))
-    if not pending or module.check_mode:
+    if not pending:
         return
-    for path, _before, after in pending:
-        _write(module, path, after)
+    _check(module, [path for path, _data, _before, _after in pending], result)
+    for path, _data, before, after in pending:
+        diffs.append(dict(before=before, after=after, before_header=path, after_header=path))
+    if module.check_mode:
+        return
+    written = []
+    try:
+        for path, data, _before, after in pending:
+            atomic_file.write(path, after.encode("utf-8"), prepare=_selinux(module))
+            written.append((path, data))
+    except FileWriteError as exc:
+        _restore(module, written)
+        module.fail_json(msg="%s; the files written before it were put back" % exc, engines=result)
     rc, out, err = module.run_command([binary, "--config", main_path, "config", "dump"])
     try:
         found = engine_config.dumped_runtime(out, config_version) if rc == 0 else None
     except ConfigError:
         found = None
     if found != params["runtime_path"]:
-        _restore(module, dict((path, before) for path, before, _after in pending))
+        try:
+            _restore(module, written)
+        except FileWriteError as exc:
+            module.fail_json(msg="containerd does not read the nvidia runtime from the new configuration, and "
+                             "putting the old one back failed: %s" % exc, engines=result)
         module.fail_json(msg="containerd does not read the nvidia runtime from the new configuration, which was "
                          "put back as it was: %s" % ((err or out).strip()[-500:] or "runtime missing from config dump"),
                          engines=result)
