@@ -9,15 +9,31 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 ---
 module: repo_key
-short_description: Install a package repository's signing key only when its fingerprint is the one named
+short_description: Install a package repository's signing key, only the key whose fingerprint is named
 version_added: 0.1.0
 description:
-  - Downloads an OpenPGP public key (armored or binary), computes the fingerprints of its primary keys and writes
-    it as a binary keyring to O(dest) only when one of them is O(fingerprint); otherwise fails, naming the
-    fingerprints found, and writes nothing.
-  - A keyring already at O(dest) holding the fingerprint is left as it is without downloading anything.
-  - For C(signed_by) of M(ansible.builtin.deb822_repository) and C(signed-by) in sources; never C(apt-key).
-  - Check mode downloads and checks the key too, so it fails where the real run would.
+  - Downloads an OpenPGP public key file (armored or binary, one key or a bundle of several) and writes to
+    O(dest), as a binary keyring, only the transferable public key whose primary key fingerprint is
+    O(fingerprint) (its primary key, user IDs and their signatures, subkeys and their binding signatures).
+    Every other key in the file is dropped, since apt's gpgv and dnf trust every key in the keyring they are
+    given; the diff and RV(dropped) name what was dropped.
+  - Refuses, writing nothing, a file that holds anything that is not part of a public key (a secret key,
+    literal data, an encrypted message), a damaged file (bad armor, base64 or checksum, truncated packets), a
+    file in which no primary key has O(fingerprint) (the fingerprint of a subkey is not accepted; name the
+    primary key), and a key that is revoked or expired (the message gives the date).
+  - Subkeys that are revoked, expired or have no binding signature are dropped, so that even a tool that does
+    not check subkeys (older rpm) cannot use them.
+  - Signatures are read, not verified; apt (gpgv) and dnf (rpm) verify every signature they rely on. A forged
+    revocation or expiry could only make a key refused or a subkey dropped, never make anything trusted.
+  - A keyring already at O(dest) that holds exactly what would be written for that key (nothing else, not
+    revoked, not expired) is left as it is without downloading anything. Any other keyring there (extra keys,
+    another key, armored, damaged) is replaced; the comparison is on the exact bytes written.
+  - The keyring is replaced atomically (a temporary file beside it, then a rename); a O(dest) that is a symlink
+    stays one and the file it points to is written. A read-only or immutable O(dest) fails with a message and
+    nothing changed.
+  - For C(signed_by) of M(ansible.builtin.deb822_repository) and C(signed-by) in sources, and for C(gpgkey) of
+    M(ansible.builtin.yum_repository) (C(file://)); never C(apt-key).
+  - Check mode downloads and decides exactly as the real run does, writing nothing.
 author:
   - dlops.gpu maintainers (@dlops)
 options:
@@ -56,27 +72,126 @@ EXAMPLES = r"""
 
 RETURN = r"""
 fingerprints:
-  description: The primary key fingerprints in the keyring now at O(dest) (or that would be).
+  description: The primary key fingerprints in the keyring now at O(dest) (or that would be), that is the one named.
   returned: success
   type: list
   elements: str
+subkeys:
+  description: The fingerprints of the subkeys kept in the keyring.
+  returned: success
+  type: list
+  elements: str
+expires:
+  description: When the key expires (C(YYYY-MM-DD HH:MM:SS UTC)), null when it does not.
+  returned: success
+  type: str
+dropped:
+  description: What was left out of the downloaded file; empty when nothing was downloaded.
+  returned: success
+  type: list
+  elements: dict
+  contains:
+    fingerprint:
+      description: The fingerprint of the key left out.
+      type: str
+    kind:
+      description: C(primary) (another key of the bundle) or C(subkey) (a subkey of the named key).
+      type: str
+    reason:
+      description: Why it was left out.
+      type: str
+downloaded:
+  description: Whether the key was downloaded (false when the keyring at O(dest) already was what would be written).
+  returned: success
+  type: bool
 """
 
 import os
-import tempfile
+import time
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.urls import open_url
+from ansible_collections.dlops.gpu.plugins.module_utils import atomic_file
 from ansible_collections.dlops.gpu.plugins.module_utils import openpgp
 
+# Vendors' keys are a few kilobytes; a bundle of every key of a distribution stays far below this.
+MAX_KEY_BYTES = 4 * 1024 * 1024
+MODE = 0o644  # apt reads keyrings as _apt
 
-def _installed(dest, wanted):
+
+class RepoKeyError(Exception):
+    """The key cannot be installed; the message says why and that nothing was changed."""
+
+
+def download(url, validate_certs=True, timeout=30, opener=None):
+    """The bytes published at ``url``, at most MAX_KEY_BYTES."""
     try:
-        with open(dest, "rb") as handle:
-            found = openpgp.fingerprints(handle.read())["primary"]
-    except (IOError, OSError, openpgp.OpenPGPError):
+        response = (opener or open_url)(url, validate_certs=validate_certs, timeout=timeout)
+        data = response.read(MAX_KEY_BYTES + 1)
+    except Exception as exc:  # urllib raises several unrelated types
+        raise RepoKeyError("cannot download the key from %s: %s; nothing was changed" % (url, exc))
+    if len(data) > MAX_KEY_BYTES:
+        raise RepoKeyError("%s is larger than %d bytes, far more than any key file: it is not a key; nothing was "
+                           "changed" % (url, MAX_KEY_BYTES))
+    return data
+
+
+def _describe(data):
+    if data is None:
+        return ""
+    try:
+        return "\n".join(openpgp.describe(data)) + "\n"
+    except openpgp.OpenPGPError as exc:
+        return "(not a usable keyring: %s)\n" % exc
+
+
+def _installed(before, wanted, now):
+    """The selection of the keyring already there when it is exactly what would be written, else None."""
+    if before is None:
         return None
-    return found if wanted in found else None
+    try:
+        chosen = openpgp.select_key(before, wanted, now)
+    except openpgp.OpenPGPError:
+        return None
+    return chosen if chosen["keyring"] == before else None
+
+
+def plan(params, now, check_mode, opener=None):
+    """The result of installing the key (a dict for exit_json) and the bytes to write (None: nothing to write)."""
+    wanted = openpgp.normalize(params["fingerprint"])
+    if len(wanted) not in (40, 64):
+        raise RepoKeyError("fingerprint %r is not a 40 or 64 digit hex fingerprint (the primary key's, as the vendor "
+                           "publishes it); nothing was changed" % params["fingerprint"])
+    dest = params["dest"]
+    try:
+        target = atomic_file.resolve(dest)
+        before = atomic_file.read(target)
+    except atomic_file.FileWriteError as exc:
+        raise RepoKeyError("%s; nothing was changed" % exc)
+    chosen = _installed(before, wanted, now)
+    downloaded = chosen is None
+    if downloaded:
+        data = download(params["url"], params["validate_certs"], params["timeout"], opener)
+        try:
+            chosen = openpgp.select_key(data, wanted, now)
+        except openpgp.OpenPGPError as exc:
+            raise RepoKeyError("the key at %s cannot be trusted for %s: %s; nothing was trusted or changed"
+                               % (params["url"], dest, exc))
+    keyring = chosen["keyring"]
+    changed = keyring != before
+    result = dict(changed=changed, downloaded=downloaded, fingerprints=[wanted], subkeys=chosen["subkeys"],
+                  expires=openpgp.utc(chosen["expires"]) if chosen["expires"] else None, dropped=chosen["dropped"])
+    if changed:
+        after = _describe(keyring)
+        if chosen["dropped"]:
+            after += "".join("# dropped from %s: %s %s (%s)\n" % (params["url"], item["kind"], item["fingerprint"],
+                                                                  item["reason"]) for item in chosen["dropped"])
+        result["diff"] = dict(before=_describe(before), after=after, before_header=dest, after_header=dest)
+        try:
+            atomic_file.check_writable(target)
+        except atomic_file.FileWriteError as exc:
+            raise RepoKeyError(str(exc))
+    return result, (keyring if changed and not check_mode else None)
 
 
 def main():
@@ -90,37 +205,18 @@ def main():
         ),
         supports_check_mode=True,
     )
-    params = module.params
-    wanted = openpgp.normalize(params["fingerprint"])
-    if len(wanted) not in (40, 64):
-        module.fail_json(msg="fingerprint %r is not a 40 or 64 digit hex fingerprint" % params["fingerprint"])
-    present = _installed(params["dest"], wanted)
-    if present:
-        module.exit_json(changed=False, fingerprints=present)
+
+    def keep_selinux_context(temp, target):
+        if module.selinux_enabled():  # as atomic_move does: the replaced file's context, else the default one
+            context = module.selinux_context(target) if os.path.exists(target) else module.selinux_default_context(target)
+            module.set_context_if_different(temp, context, False)
+
     try:
-        data = open_url(params["url"], validate_certs=params["validate_certs"], timeout=params["timeout"]).read()
-    except Exception as exc:  # urllib raises several unrelated types
-        module.fail_json(msg="cannot download the key from %s: %s" % (params["url"], exc))
-    try:
-        found = openpgp.fingerprints(data)
-    except openpgp.OpenPGPError as exc:
-        module.fail_json(msg="%s is not an OpenPGP public key: %s" % (params["url"], exc))
-    if wanted not in found["primary"]:
-        module.fail_json(msg="the key at %s has fingerprint %s, not %s: nothing was trusted" % (
-            params["url"], ", ".join(found["primary"]), wanted), fingerprints=found["primary"])
-    result = dict(changed=True, fingerprints=found["primary"],
-                  diff=dict(before="" if not os.path.exists(params["dest"]) else "another key\n",
-                            after="OpenPGP key %s\n" % wanted, before_header=params["dest"],
-                            after_header=params["dest"]))
-    if not module.check_mode:
-        directory = os.path.dirname(params["dest"]) or "."
-        if not os.path.isdir(directory):
-            os.makedirs(directory, 0o755)
-        fd, tmp = tempfile.mkstemp(dir=directory, prefix=".repo-key-")
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(openpgp.dearmor(data))
-        os.chmod(tmp, 0o644)
-        module.atomic_move(tmp, params["dest"])
+        result, keyring = plan(module.params, time.time(), module.check_mode)
+        if keyring is not None:
+            atomic_file.write(module.params["dest"], keyring, mode=MODE, prepare=keep_selinux_context)
+    except (RepoKeyError, atomic_file.FileWriteError) as exc:
+        module.fail_json(msg=str(exc))
     module.exit_json(**result)
 
 

@@ -1,0 +1,192 @@
+"""repo_key's main(), end to end on keys made by the real gpg: the download replaced by the bytes a server would send,
+the keyring written in a temporary tree that is compared before and after every refusal."""
+
+import io
+import json
+import os
+import re
+from urllib.error import HTTPError
+
+import pytest
+
+from ansible.module_utils.testing import patch_module_args
+from ansible_collections.dlops.gpu.plugins.module_utils import atomic_file
+from ansible_collections.dlops.gpu.plugins.modules import repo_key
+# keys is a fixture: imported for pytest, which finds it by name
+from ..module_utils.gpg_keys import keys  # noqa: F401 pylint: disable=unused-import
+
+URL = "https://vendor.example.invalid/repo/key.pub"
+
+
+class Server:
+    """What open_url answers; counts the downloads."""
+
+    def __init__(self, data=None, error=None):
+        self.data, self.error, self.calls = data, error, 0
+
+    def __call__(self, url, validate_certs=True, timeout=30):
+        self.calls += 1
+        assert url == URL and validate_certs is True
+        if self.error:
+            raise self.error
+        return io.BytesIO(self.data)
+
+
+def run(monkeypatch, capsys, server, dest, check_mode=False, diff=True, fingerprint=None):
+    monkeypatch.setattr(repo_key, "open_url", server)
+    args = dict(url=URL, fingerprint=fingerprint, dest=str(dest), _ansible_check_mode=check_mode, _ansible_diff=diff)
+    with patch_module_args(args):
+        with pytest.raises(SystemExit):
+            repo_key.main()
+    return json.loads(capsys.readouterr().out)
+
+
+def snapshot(root):
+    """Every path under root with its mode and bytes (or link target)."""
+    found = {}
+    for folder, dirs, files in os.walk(str(root)):
+        for name in dirs + files:
+            path = os.path.join(folder, name)
+            info = os.lstat(path)
+            content = os.readlink(path) if os.path.islink(path) else (
+                open(path, "rb").read() if os.path.isfile(path) else None)
+            found[os.path.relpath(path, str(root))] = (info.st_mode, content)
+    return found
+
+
+def gpg_show(keys, data):
+    return keys["gpg"].show(data)
+
+
+def test_a_bundle_gives_only_the_named_key_and_the_second_run_changes_nothing(keys, monkeypatch, capsys, tmp_path):
+    gpg = keys["gpg"]
+    bundle = gpg.export(keys["first"], keys["wanted"], keys["last"], armor=True)
+    dest = tmp_path / "etc" / "apt" / "keyrings" / "vendor.gpg"
+
+    checked = run(monkeypatch, capsys, Server(bundle), dest, check_mode=True, fingerprint=keys["wanted"])
+    assert checked["changed"] is True and not dest.exists() and not dest.parent.exists()
+    assert "# dropped from %s: primary %s (another key than the one named)" % (URL, keys["first"]) in checked["diff"]["after"]
+    assert "# dropped from %s: primary %s" % (URL, keys["last"]) in checked["diff"]["after"]
+
+    server = Server(bundle)
+    first = run(monkeypatch, capsys, server, dest, fingerprint=keys["wanted"].lower())
+    assert first["changed"] is True and first["fingerprints"] == [keys["wanted"]] and server.calls == 1
+    assert first["diff"] == checked["diff"]
+    assert gpg_show(keys, dest.read_bytes()) == {"primary": [keys["wanted"]], "subkeys": []}
+    assert dest.read_bytes() == gpg.export(keys["wanted"])
+    assert oct(dest.stat().st_mode & 0o7777) == "0o644"
+
+    again = Server(error=AssertionError("a keyring that is already right is not downloaded again"))
+    second = run(monkeypatch, capsys, again, dest, fingerprint=keys["wanted"])
+    assert second["changed"] is False and second["downloaded"] is False and again.calls == 0
+    checked_again = run(monkeypatch, capsys, again, dest, check_mode=True, fingerprint=keys["wanted"])
+    assert checked_again["changed"] is False and "diff" not in checked_again
+
+
+def test_an_installed_keyring_with_extra_keys_is_rewritten(keys, monkeypatch, capsys, tmp_path):
+    gpg = keys["gpg"]
+    dest = tmp_path / "vendor.gpg"
+    dest.write_bytes(gpg.export(keys["wanted"], keys["last"]))  # what the module used to leave in place
+    result = run(monkeypatch, capsys, Server(gpg.export(keys["wanted"])), dest, fingerprint=keys["wanted"])
+    assert result["changed"] is True and result["downloaded"] is True
+    assert "primary %s (Last other <last@example.invalid>)" % keys["last"] in result["diff"]["before"]
+    assert keys["last"] not in result["diff"]["after"]
+    assert gpg_show(keys, dest.read_bytes())["primary"] == [keys["wanted"]]
+
+
+def test_an_installed_armored_keyring_is_rewritten_binary(keys, monkeypatch, capsys, tmp_path):
+    gpg = keys["gpg"]
+    dest = tmp_path / "vendor.gpg"
+    dest.write_bytes(gpg.export(keys["wanted"], armor=True))
+    result = run(monkeypatch, capsys, Server(gpg.export(keys["wanted"], armor=True)), dest, fingerprint=keys["wanted"])
+    assert result["changed"] is True and dest.read_bytes() == gpg.export(keys["wanted"])
+
+
+def test_a_symlinked_dest_has_its_target_written(keys, monkeypatch, capsys, tmp_path):
+    target = tmp_path / "shared" / "vendor.gpg"
+    target.parent.mkdir()
+    target.write_bytes(b"old")
+    link = tmp_path / "vendor.gpg"
+    link.symlink_to(target)
+    result = run(monkeypatch, capsys, Server(keys["gpg"].export(keys["wanted"])), link, fingerprint=keys["wanted"])
+    assert result["changed"] is True and link.is_symlink() and os.readlink(str(link)) == str(target)
+    assert target.read_bytes() == keys["gpg"].export(keys["wanted"])
+    assert "not a usable keyring" in result["diff"]["before"]
+
+
+@pytest.mark.parametrize("case, message", [
+    ("expired", "the key at %s cannot be trusted for {dest}: the key {expired} expired on 2020-01-02 00:00:00 UTC"),
+    ("revoked", "the key at %s cannot be trusted for {dest}: the key {revoked} is revoked"),
+    ("secret", "the key at %s cannot be trusted for {dest}: it holds a secret key \\(packet at byte"),
+    ("other", "the key at %s cannot be trusted for {dest}: it holds the keys {first}, {last}, not {wanted}"),
+    ("html", "the key at %s cannot be trusted for {dest}: it is neither a binary OpenPGP key"),
+    ("crc", "the key at %s cannot be trusted for {dest}: the armor's checksum \\(line \\d+\\) does not match"),
+    ("truncated", "the key at %s cannot be trusted for {dest}: the key is truncated"),
+    ("download", "cannot download the key from %s: HTTP Error 404: Not Found; nothing was changed"),
+    ("huge", "%s is larger than 4194304 bytes"),
+    ("fingerprint", "fingerprint 'EB69 3B30' is not a 40 or 64 digit hex fingerprint"),
+])
+@pytest.mark.parametrize("check_mode", [False, True])
+def test_refusals_say_why_and_change_nothing(keys, monkeypatch, capsys, tmp_path, case, message, check_mode):
+    gpg = keys["gpg"]
+    wanted = {"expired": keys["expired"], "revoked": keys["revoked"]}.get(case, keys["wanted"])
+    armored = gpg.export(keys["wanted"], armor=True)
+    lines = armored.split(b"\n")
+    body = next(i for i, line in enumerate(lines) if len(line) == 64)
+    lines[body] = (b"B" if lines[body][:1] != b"B" else b"C") + lines[body][1:]
+    server = {
+        "expired": Server(gpg.export(keys["expired"])),
+        "revoked": Server(gpg.export(keys["first"], keys["revoked"])),
+        "secret": Server(gpg.export(keys["wanted"]) + gpg.export_secret(keys["wanted"])),
+        "other": Server(gpg.export(keys["first"], keys["last"])),
+        "html": Server(b"<html><body>Moved</body></html>"),
+        "crc": Server(b"\n".join(lines)),
+        "truncated": Server(gpg.export(keys["wanted"])[:-7]),
+        "download": Server(error=HTTPError(URL, 404, "Not Found", {}, None)),
+        "huge": Server(b"\x99" * (repo_key.MAX_KEY_BYTES + 1)),
+        "fingerprint": Server(error=AssertionError("not downloaded")),
+    }[case]
+    dest = tmp_path / "keyrings" / "vendor.gpg"
+    dest.parent.mkdir()
+    dest.write_bytes(gpg.export(keys["first"]))  # some older keyring: must stay as it is
+    before = snapshot(tmp_path)
+    result = run(monkeypatch, capsys, server, dest, check_mode=check_mode,
+                 fingerprint="EB69 3B30" if case == "fingerprint" else wanted)
+    assert result["failed"] is True
+    expected = (message % URL if "%s" in message else message).format(dest=dest, **{k: v for k, v in keys.items() if k != "gpg"})
+    assert re.search(expected, result["msg"]), result["msg"]
+    assert result["msg"].endswith("nothing was changed") or result["msg"].endswith("nothing was trusted or changed")
+    assert "Traceback" not in json.dumps(result)
+    assert snapshot(tmp_path) == before
+
+
+@pytest.mark.parametrize("check_mode", [False, True])
+def test_an_immutable_keyring_is_refused_in_check_mode_too(keys, monkeypatch, capsys, tmp_path, check_mode):
+    dest = tmp_path / "vendor.gpg"
+    dest.write_bytes(b"old keyring")
+    monkeypatch.setattr(atomic_file, "inode_flags", lambda path: atomic_file._FS_IMMUTABLE_FL if path == str(dest) else 0)
+    before = snapshot(tmp_path)
+    result = run(monkeypatch, capsys, Server(keys["gpg"].export(keys["wanted"])), dest, check_mode=check_mode,
+                 fingerprint=keys["wanted"])
+    assert result["failed"] is True
+    assert result["msg"] == ("%s is immutable (file %s): run `chattr -i %s` if it may be changed, then run again; nothing "
+                             "was changed" % (dest, dest, dest))
+    assert snapshot(tmp_path) == before
+
+
+def test_a_dest_that_is_a_folder_is_refused(keys, monkeypatch, capsys, tmp_path):
+    dest = tmp_path / "vendor.gpg"
+    dest.mkdir()
+    before = snapshot(tmp_path)
+    result = run(monkeypatch, capsys, Server(keys["gpg"].export(keys["wanted"])), dest, fingerprint=keys["wanted"])
+    assert result["failed"] is True and result["msg"] == "%s is a folder, not a file; nothing was changed" % dest
+    assert snapshot(tmp_path) == before
+
+
+def test_dropped_subkeys_are_reported(keys, monkeypatch, capsys, tmp_path):
+    dest = tmp_path / "vendor.gpg"
+    result = run(monkeypatch, capsys, Server(keys["gpg"].export(keys["with_subkeys"])), dest, fingerprint=keys["with_subkeys"])
+    assert result["subkeys"] == [keys["sub_good"]]
+    assert {item["fingerprint"] for item in result["dropped"]} == {keys["sub_expired"], keys["sub_revoked"]}
+    assert "# dropped from %s: subkey %s (revoked (no reason given))" % (URL, keys["sub_revoked"]) in result["diff"]["after"]
+    assert gpg_show(keys, dest.read_bytes())["subkeys"] == [keys["sub_good"]]
