@@ -28,20 +28,70 @@ import hashlib
 import io
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
 import tarfile
 import tempfile
 import zipfile
+import zlib
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 PLATFORM = "linux-x86_64"
 EPOCH = 1577836800  # fixed member time: archives are reproducible
+# What the map may hold: every one of these ends up in a file name, a URL or a pip argument.
+VERSION_RE = re.compile(r"^[0-9]{1,9}(?:\.[0-9]{1,9}){0,5}\Z")
+COMPONENT_RE = re.compile(r"^[a-z0-9][a-z0-9_]{0,63}\Z")
+WHEEL_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}==[0-9][0-9A-Za-z.+!-]{0,49}\Z")
+ROOT_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*(?:/[A-Za-z0-9_][A-Za-z0-9_.-]*)*\Z")
+MAJOR_RE = re.compile(r"^[0-9]{1,3}\Z")
 
 
 def log(message):
     sys.stderr.write(message + "\n")
+
+
+def _check(value, pattern, where, what):
+    if not isinstance(value, str) or not pattern.match(value):
+        raise SystemExit("%s: %s %r is not allowed there (it becomes a file name, URL or pip argument); "
+                         "nothing was built" % (where, what, value))
+    return value
+
+
+def check_table(table, source):
+    """Refuse a map whose labels, names, versions, wheels or roots would steer paths, URLs or pip."""
+    if not isinstance(table, dict):
+        raise SystemExit("%s is not a JSON object; nothing was built" % source)
+    for product in ("cuda", "cudnn"):
+        releases = table.get(product)
+        if not isinstance(releases, dict):
+            raise SystemExit("%s has no %s object; nothing was built" % (source, product))
+        for label, release in releases.items():
+            where = "%s %s:%s" % (source, product, label)
+            _check(label, VERSION_RE, where, "release label")
+            if not isinstance(release, dict):
+                raise SystemExit("%s is not an object; nothing was built" % where)
+            if product == "cuda":
+                parts = sorted((release.get("components") or {}).items())
+                for name, comp in parts:
+                    _check(name, COMPONENT_RE, where, "component name")
+                    _check(comp.get("version"), VERSION_RE, "%s %s" % (where, name), "version")
+                    _check(comp.get("wheel"), WHEEL_RE, "%s %s" % (where, name), "wheel")
+                    _check(comp.get("root"), ROOT_RE, "%s %s" % (where, name), "root")
+            else:
+                _check(release.get("version"), VERSION_RE, where, "version")
+                for major, variant in sorted((release.get("variants") or {}).items()):
+                    _check(major, MAJOR_RE, where, "CUDA major")
+                    _check(variant.get("wheel"), WHEEL_RE, "%s cuda%s" % (where, major), "wheel")
+                    _check(variant.get("root"), ROOT_RE, "%s cuda%s" % (where, major), "root")
+    return table
+
+
+def _plain_member(name):
+    """Whether a wheel member name is a plain relative path (no leading /, no '..', no backslash)."""
+    parts = name.split("/")
+    return not name.startswith("/") and "\\" not in name and ".." not in parts and "" not in parts[:-1]
 
 
 def wheel_file(spec, wheel_dir):
@@ -68,18 +118,28 @@ def _info(name, size=0, kind=tarfile.REGTYPE, mode=0o644, linkname=""):
 def archive_members(wheel, root):
     """(path, bytes, mode) under the wheel's root folder, plus the licence; sorted."""
     members = []
-    with zipfile.ZipFile(wheel) as zipped:
-        for entry in zipped.infolist():
-            if entry.filename.endswith("/") or entry.filename.endswith("__init__.py") or "__pycache__" in entry.filename:
-                continue
-            if entry.filename.startswith(root + "/"):
-                mode = (entry.external_attr >> 16) & 0o777 or 0o644
-                if "/bin/" in entry.filename and not entry.filename.endswith((".profile", ".stub")):
-                    mode = 0o755
-                members.append((entry.filename[len(root) + 1:], zipped.read(entry), mode))
-            elif entry.filename.endswith(".dist-info/licenses/License.txt") or \
-                    entry.filename.endswith(".dist-info/License.txt"):
-                members.append(("LICENSE", zipped.read(entry), 0o644))
+    try:
+        zipped = zipfile.ZipFile(wheel)
+    except (zipfile.BadZipfile, IOError, OSError) as exc:
+        raise SystemExit("%s is not a wheel (%s): remove it and run again; nothing was built" % (wheel, exc))
+    try:
+        with zipped:
+            for entry in zipped.infolist():
+                if not _plain_member(entry.filename):
+                    raise SystemExit("%s: member %r is not a plain relative path (absolute, '..' or backslash); "
+                                     "nothing was built from it" % (wheel, entry.filename))
+                if entry.filename.endswith("/") or entry.filename.endswith("__init__.py") or "__pycache__" in entry.filename:
+                    continue
+                if entry.filename.startswith(root + "/"):
+                    mode = (entry.external_attr >> 16) & 0o777 or 0o644
+                    if "/bin/" in entry.filename and not entry.filename.endswith((".profile", ".stub")):
+                        mode = 0o755
+                    members.append((entry.filename[len(root) + 1:], zipped.read(entry), mode))
+                elif entry.filename.endswith(".dist-info/licenses/License.txt") or \
+                        entry.filename.endswith(".dist-info/License.txt"):
+                    members.append(("LICENSE", zipped.read(entry), 0o644))
+    except (zipfile.BadZipfile, zlib.error, EOFError, IOError, OSError) as exc:
+        raise SystemExit("%s is damaged (%s): remove it and run again; nothing was built from it" % (wheel, exc))
     return sorted(members)
 
 
@@ -196,8 +256,12 @@ def main(argv=None):
     parser.add_argument("--release", action="append", metavar="PRODUCT:LABEL",
                         help="cuda:12.8.1 or cudnn:9.13.0 (repeatable; default: every release in the map)")
     args = parser.parse_args(argv)
-    with open(args.map) as handle:
-        table = json.load(handle)
+    try:
+        with open(args.map, "rb") as handle:
+            table = json.loads(handle.read().decode("utf-8"))
+    except (IOError, OSError, ValueError) as exc:
+        raise SystemExit("%s cannot be read as UTF-8 JSON: %s; nothing was built" % (args.map, exc))
+    check_table(table, args.map)
     wanted = args.release or ["%s:%s" % (product, label) for product in ("cuda", "cudnn")
                               for label in sorted(table[product])]
     wheel_dir = args.wheels or os.path.join(args.out, ".wheels")

@@ -18,6 +18,11 @@ description:
     each header into C(include/) and each library into C(lib64/) (or C(lib/)), removes the files of the cuDNN it
     replaces, and records the release in C(version.json) last.
   - The variant must match the toolkit's CUDA major (a C(cuda12) build in a CUDA 13 toolkit fails).
+  - Before anything is changed, refuses an archive whose C(relative_path) is absolute, holds C(..) or leads out
+    of O(archive_dir), or whose sha256, version or variant is malformed.
+  - Unpacks member by member on resolved paths (as M(dlops.gpu.cuda_toolkit) does) and refuses an archive whose
+    C(include) or C(lib) is a link, whose links climb with C(..), or a toolkit whose C(include), C(lib) or
+    C(lib64) leads outside the toolkit. A refusal leaves the toolkit as it was and no staging folder.
 author:
   - dlops.gpu maintainers (@dlops)
 options:
@@ -90,10 +95,17 @@ def main():
             module.exit_json(**result)
         result.update(changed=True, differences=["remove cuDNN"], diff=dict(before=before, after=""))
         if not module.check_mode:
-            redist.remove_cudnn(toolkit)
+            try:
+                redist.remove_cudnn(toolkit)
+            except (redist.RedistError, OSError, IOError, EnvironmentError) as exc:
+                module.fail_json(msg="cuDNN could not be removed from %s: %s" % (toolkit, exc), **result)
         module.exit_json(**result)
 
     cudnn = params["cudnn"]
+    try:
+        archive = redist.check_cudnn(cudnn, params["archive_dir"])
+    except redist.RedistError as exc:
+        module.fail_json(msg="cuDNN was not installed into %s: %s; nothing was changed" % (toolkit, exc), **result)
     if cudnn.get("variant") != "cuda%s" % match.group(1):
         module.fail_json(msg="cuDNN %s built for %s does not fit %s (CUDA %s): use the cuda%s variant" % (
             cudnn.get("version"), cudnn.get("variant"), toolkit, match.group(1), match.group(1)), **result)
@@ -105,10 +117,13 @@ def main():
                             before_header=toolkit, after_header=toolkit))
     if not module.check_mode:
         try:
-            redist.install_cudnn(toolkit, cudnn, os.path.join(params["archive_dir"], cudnn["relative_path"]))
+            redist.install_cudnn(toolkit, cudnn, archive)
         except (redist.RedistError, OSError, IOError, EnvironmentError) as exc:
             module.fail_json(msg="cuDNN %s was not installed into %s: %s" % (cudnn["version"], toolkit, exc),
                              **result)
+        except Exception as exc:  # never a traceback
+            module.fail_json(msg="cuDNN %s was not installed into %s: %s: %s" % (
+                cudnn["version"], toolkit, type(exc).__name__, exc), **result)
     module.exit_json(**result)
 
 

@@ -22,6 +22,13 @@ description:
   - Toolkits this module did not install (no C(dlops_gpu) key in their C(version.json), such as those of
     NVIDIA's packages) are never replaced or removed.
   - C(state=absent) refuses to remove the toolkit C(<prefix>/cuda) points at.
+  - Before anything is changed, refuses components whose name is not a plain name, whose C(relative_path) is
+    absolute, holds C(..) or leads out of O(archive_dir), or whose sha256 or version is malformed.
+  - Unpacks member by member on resolved paths, as tarfile's data filter does - it refuses absolute names,
+    C(..), links that lead out of the toolkit (however chained), hard links to anything but a file unpacked
+    before, writing through a link, devices and fifos; it drops setuid, setgid, sticky and group/other write
+    bits and makes root the owner. A refused or damaged archive leaves no staging folder and the target as it
+    was, and the message names the archive and the member.
 author:
   - dlops.gpu maintainers (@dlops)
 options:
@@ -133,7 +140,10 @@ def main():
         result.update(changed=True, differences=["remove"],
                       diff=dict(before=_summary(record), after="", before_header=path, after_header=path))
         if not module.check_mode:
-            redist.remove_toolkit(params["prefix"], version)
+            try:
+                redist.remove_toolkit(params["prefix"], version)
+            except (OSError, IOError, EnvironmentError) as exc:
+                module.fail_json(msg="%s could not be removed: %s" % (path, exc), **result)
         module.exit_json(**result)
 
     if len(redist.vtuple(version)) != 3:
@@ -143,6 +153,10 @@ def main():
                              "left alone: remove it, or keep it and drop %s from the list" % (path, version),
                          **result)
     wanted = params["components"]
+    try:
+        paths = redist.check_components(wanted, params["archive_dir"])
+    except redist.RedistError as exc:
+        module.fail_json(msg="CUDA %s: %s; nothing was changed" % (version, exc), **result)
     differences = redist.toolkit_differences(record, version, wanted)
     if not differences:
         module.exit_json(**result)
@@ -150,11 +164,15 @@ def main():
     result.update(changed=True, differences=differences,
                   diff=dict(before=_summary(record), after=_summary(after), before_header=path, after_header=path))
     if not module.check_mode:
+        by_archive = dict((c["relative_path"], paths[n]) for n, c in wanted.items())
         try:
             redist.install_toolkit(params["prefix"], version, wanted, params["platform"],
-                                   lambda c: os.path.join(params["archive_dir"], c["relative_path"]))
+                                   lambda c: by_archive[c["relative_path"]])
         except (redist.RedistError, OSError, IOError, EnvironmentError) as exc:
             module.fail_json(msg="CUDA %s was not installed: %s; %s is as it was" % (version, exc, path), **result)
+        except Exception as exc:  # never a traceback: the staging folder is gone, the target untouched
+            module.fail_json(msg="CUDA %s was not installed: %s: %s; %s is as it was" % (
+                version, type(exc).__name__, exc, path), **result)
     module.exit_json(**result)
 
 

@@ -21,6 +21,10 @@ description:
     once per play on the controller, so the bytes fetched upstream do not grow with the number of hosts.
   - Fails before any download when a version is not offered (naming the versions that are), when a component
     is missing from a manifest, or when cuDNN has no build for a CUDA major.
+  - Fails before any download when a manifest is not UTF-8 JSON, or when one of its archives has a
+    C(relative_path) that is absolute, holds C(..) or leads out of O(cache_dir) through a link, a version that
+    is not digits and dots, a size that is not a non-negative whole number or a sha256 that is not 64 lower-case
+    hex digits.
   - In check mode manifests are read but no archive is downloaded.
 author:
   - dlops.gpu maintainers (@dlops)
@@ -141,10 +145,9 @@ downloaded:
   elements: str
 """
 
-import json
+import hashlib
 import os
 import tempfile
-import hashlib
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.urls import open_url
@@ -161,26 +164,66 @@ def _get(module, url):
 def _download(module, url, dest, sha256, size):
     """Stream url into a temporary file beside dest; rename only when sha256 and size agree."""
     directory = os.path.dirname(dest)
-    if not os.path.isdir(directory):
-        os.makedirs(directory, 0o755)
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".part-")
+    try:
+        if not os.path.isdir(directory):
+            os.makedirs(directory, 0o755)
+        fd, tmp = tempfile.mkstemp(dir=directory, prefix=".part-")
+    except (IOError, OSError) as exc:
+        module.fail_json(msg="cannot write into %s: %s; nothing was downloaded into it" % (directory, exc))
     digest = hashlib.sha256()
     written = 0
     try:
         response = _get(module, url)
-        with os.fdopen(fd, "wb") as handle:
-            for block in iter(lambda: response.read(1 << 20), b""):
-                digest.update(block)
-                written += len(block)
-                handle.write(block)
-        if digest.hexdigest() != sha256 or (size and written != size):
-            module.fail_json(msg="download of %s is corrupt: %d bytes with sha256 %s, the manifest says %d bytes "
-                                 "with sha256 %s; nothing was kept" % (url, written, digest.hexdigest(), size, sha256))
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                for block in iter(lambda: response.read(1 << 20), b""):
+                    digest.update(block)
+                    written += len(block)
+                    if written > size:
+                        break  # more than the manifest says: no need to read the rest
+                    handle.write(block)
+        except Exception as exc:  # urllib and sockets raise several unrelated types
+            module.fail_json(msg="download of %s failed after %d bytes: %s; nothing was kept" % (url, written, exc))
+        if digest.hexdigest() != sha256 or written != size:
+            module.fail_json(msg="download of %s is corrupt: %s bytes with sha256 %s, the manifest says %d bytes "
+                                 "with sha256 %s; nothing was kept" % (
+                                     url, written if written <= size else "more than %d" % size,
+                                     digest.hexdigest(), size, sha256))
         os.chmod(tmp, 0o644)
         os.rename(tmp, dest)
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
+
+
+def _releases(module, base_url, available):
+    """Every request resolved, its manifest read and its archives checked: nothing downloaded yet."""
+    params = module.params
+    product = params["product"]
+    title = "CUDA" if product == "cuda" else "cuDNN"
+    manifests = {}
+    releases = {}
+    for request in params["requests"]:
+        label = redist.resolve(request["version"], available, title)
+        platform = request.get("platform") or params["platform"]
+        url = "%s/redistrib_%s.json" % (base_url, label)
+        if label not in manifests:
+            manifests[label] = redist.parse_manifest(_get(module, url).read(), url)
+        manifest = manifests[label]
+        key = redist.request_key(product, request, params["platform"])
+        release = releases.setdefault(key, {"label": label, "platform": platform, "archives": {}})
+        if product == "cuda":
+            required = request.get("components") or params["components"]
+            if not required:
+                module.fail_json(msg="CUDA %s: no components asked for" % request["version"])
+            optional = [c for c in request.get("optional") or [] if isinstance(manifest.get(c), dict) and
+                        platform in manifest[c]]
+            release["archives"].update(redist.components(manifest, required + optional, platform, url))
+        else:
+            if not request.get("cuda_major"):
+                module.fail_json(msg="cuDNN request %s names no cuda_major" % request["version"])
+            release["archives"]["cudnn"] = redist.cudnn_archive(manifest, request["cuda_major"], platform, url)
+    return releases
 
 
 def main():
@@ -207,44 +250,23 @@ def main():
     product = params["product"]
     base_url = params["base_url"].rstrip("/")
     cache = os.path.join(params["cache_dir"], product)
-    title = "CUDA" if product == "cuda" else "cuDNN"
 
     available = redist.index_versions(_get(module, base_url + "/").read().decode("utf-8", "replace"))
-    manifests = {}
-    releases = {}
-    try:
-        for request in params["requests"]:
-            label = redist.resolve(request["version"], available, title)
-            platform = request.get("platform") or params["platform"]
-            if label not in manifests:
-                manifests[label] = json.loads(_get(module, "%s/redistrib_%s.json" % (base_url, label)).read())
-            manifest = manifests[label]
-            key = redist.request_key(product, request, params["platform"])
-            release = releases.setdefault(key, {"label": label, "platform": platform, "archives": {}})
-            if product == "cuda":
-                required = request.get("components") or params["components"]
-                if not required:
-                    module.fail_json(msg="CUDA %s: no components asked for" % request["version"])
-                optional = [c for c in request.get("optional") or [] if isinstance(manifest.get(c), dict) and
-                            platform in manifest[c]]
-                release["archives"].update(redist.components(manifest, required + optional, platform))
-            else:
-                if not request.get("cuda_major"):
-                    module.fail_json(msg="cuDNN request %s names no cuda_major" % request["version"])
-                release["archives"]["cudnn"] = redist.cudnn_archive(manifest, request["cuda_major"], platform)
-    except (redist.RedistError, ValueError) as exc:
-        module.fail_json(msg=str(exc), available=available)
-
     todo = {}
-    for release in releases.values():
-        for archive in release["archives"].values():
-            archive["path"] = os.path.join(cache, archive["relative_path"])
-            archive["url"] = "%s/%s" % (base_url, archive["relative_path"])
-            if archive["path"] in todo:
-                continue
-            if os.path.isfile(archive["path"]) and redist.sha256_file(archive["path"]) == archive["sha256"]:
-                continue
-            todo[archive["path"]] = archive
+    try:
+        releases = _releases(module, base_url, available)
+        for release in releases.values():
+            for archive in release["archives"].values():
+                archive["path"] = redist.inside(cache, archive["relative_path"], "%s/%s" % (
+                    base_url, archive["relative_path"]))
+                archive["url"] = "%s/%s" % (base_url, archive["relative_path"])
+                if archive["path"] in todo:
+                    continue
+                if os.path.isfile(archive["path"]) and redist.sha256_file(archive["path"]) == archive["sha256"]:
+                    continue
+                todo[archive["path"]] = archive
+    except (redist.RedistError, IOError, OSError) as exc:
+        module.fail_json(msg="%s; nothing was downloaded" % exc, available=available)
     downloaded = sorted(a["relative_path"] for a in todo.values())
     if todo and not module.check_mode:
         for archive in sorted(todo.values(), key=lambda a: a["path"]):

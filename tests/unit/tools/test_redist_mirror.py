@@ -6,6 +6,8 @@ import os
 import tarfile
 import zipfile
 
+import pytest
+
 from ansible_collections.dlops.gpu.plugins.module_utils import redist
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), os.pardir, os.pardir, os.pardir))
@@ -73,3 +75,60 @@ def test_a_rebuilt_mirror_has_the_same_checksums(tmp_path):
     first = json.loads((build(tmp_path / "a") / "cuda" / "redist" / "redistrib_12.8.1.json").read_text())
     second = json.loads((build(tmp_path / "b") / "cuda" / "redist" / "redistrib_12.8.1.json").read_text())
     assert first["cuda_cudart"]["linux-x86_64"]["sha256"] == second["cuda_cudart"]["linux-x86_64"]["sha256"]
+
+
+def good_table():
+    return {
+        "cuda": {"12.8.1": {"release_date": "2025-03-05", "components": {"cuda_cudart": {
+            "name": "CUDA Runtime (cudart)", "license": "CUDA Toolkit", "version": "12.8.90",
+            "wheel": "test-cuda-runtime==12.8.90", "root": "nvidia/cuda_runtime"}}}},
+        "cudnn": {"9.13.0": {"release_date": "2025-09-04", "version": "9.13.0.50", "variants": {
+            "12": {"wheel": "test-cudnn==9.13.0.50", "root": "nvidia/cudnn"}}}},
+    }
+
+
+@pytest.mark.parametrize("change, what", [
+    (lambda t: t["cuda"].update({"../../12.8.1": t["cuda"].pop("12.8.1")}), "release label '../../12.8.1'"),
+    (lambda t: t["cuda"]["12.8.1"]["components"].update({"../x": {}}), "component name '../x'"),
+    (lambda t: t["cuda"]["12.8.1"]["components"]["cuda_cudart"].update(version="12.8.90/../../x"), "version"),
+    (lambda t: t["cuda"]["12.8.1"]["components"]["cuda_cudart"].update(wheel="--index-url=http://evil x"), "wheel"),
+    (lambda t: t["cuda"]["12.8.1"]["components"]["cuda_cudart"].update(root="../nvidia"), "root"),
+    (lambda t: t["cudnn"]["9.13.0"].update(version="9.13.0.50\n"), "version"),
+    (lambda t: t["cudnn"]["9.13.0"]["variants"].update({"12/..": {}}), "CUDA major"),
+])
+def test_a_map_that_would_steer_paths_or_pip_is_refused_before_anything_is_built(tmp_path, change, what):
+    table = good_table()
+    change(table)
+    (tmp_path / "map.json").write_text(json.dumps(table))
+    with pytest.raises(SystemExit) as raised:
+        mirror.main(["--out", str(tmp_path / "mirror"), "--wheels", str(tmp_path), "--map", str(tmp_path / "map.json")])
+    assert what in str(raised.value) and "nothing was built" in str(raised.value), raised.value
+    assert not (tmp_path / "mirror").exists()
+
+
+def test_a_map_that_is_not_json_is_refused(tmp_path):
+    (tmp_path / "map.json").write_bytes(b"\xff{")
+    with pytest.raises(SystemExit, match="map.json cannot be read as UTF-8 JSON"):
+        mirror.main(["--out", str(tmp_path / "mirror"), "--map", str(tmp_path / "map.json")])
+
+
+@pytest.mark.parametrize("member", ["nvidia/cuda_runtime/../../../etc/cron.d/x", "/etc/cron.d/x",
+                                    "nvidia\\..\\..\\x"])
+def test_a_wheel_member_that_climbs_out_is_refused(tmp_path, member):
+    wheel = fake_wheel(str(tmp_path), "test-cuda-runtime", "12.8.90", {
+        "nvidia/cuda_runtime/lib/libcudart.so.12": "runtime", member: "evil"})
+    with pytest.raises(SystemExit, match="member .* is not a plain relative path"):
+        mirror.archive_members(wheel, "nvidia/cuda_runtime")
+
+
+def test_a_damaged_wheel_is_refused_naming_it(tmp_path):
+    wheel = tmp_path / "test_cuda_runtime-12.8.90-py3-none-any.whl"
+    wheel.write_bytes(b"PK\x03\x04 not really")
+    with pytest.raises(SystemExit, match="test_cuda_runtime-12.8.90-py3-none-any.whl is not a wheel"):
+        mirror.archive_members(str(wheel), "nvidia/cuda_runtime")
+
+
+def test_the_shipped_map_passes_its_own_checks():
+    with open(os.path.join(ROOT, "tools", "redist_mirror.json")) as handle:
+        table = json.load(handle)
+    assert mirror.check_table(table, "tools/redist_mirror.json") is table
