@@ -46,6 +46,7 @@ class FilterModule(object):
             "cuda_min_driver": cuda_min_driver,
             "cuda_driver_support": cuda_driver_support,
             "cuda_preflight": cuda_plan.cuda_preflight,
+            "cuda_settings_errors": cuda_plan.settings_errors,
             "cuda_toolkit_plan": cuda_plan.cuda_toolkit_plan,
             "cudnn_plan": cuda_plan.cudnn_plan,
             "redist_pick": redist_pick,

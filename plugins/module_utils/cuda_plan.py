@@ -14,7 +14,94 @@ import re
 
 from ansible_collections.dlops.gpu.plugins.module_utils import cuda_versions
 
-_VERSION_RE = re.compile(r"^[0-9]+\.[0-9]+(\.[0-9]+)?$")
+_VERSION_RE = re.compile(r"^[0-9]+\.[0-9]+(\.[0-9]+)?\Z")
+
+
+# A path that reaches a shell script, a Tcl modulefile, a Python literal or ld.so.conf as written: absolute, and
+# only characters none of those treat specially (no space, quote, $, backtick, ;, backslash, braces, newline).
+_SAFE_PATH_RE = re.compile(r"^(/[A-Za-z0-9._+-]+)+\Z")
+_COMPONENT_RE = re.compile(r"^[a-z0-9_]+\Z")
+_CUDNN_KEY_RE = re.compile(r"^[0-9]+(\.[0-9]+)?\Z")
+# Role variables by what they must be.
+SETTING_KINDS = {
+    "cuda_prefix": "path", "cuda_modulefiles_dir": "path", "cuda_switch_command": "path", "cuda_archive_dir": "path",
+    "cudnn_archive_dir": "path",
+    "cuda_toolkits": "versions", "cuda_default": "version_or_empty", "cuda_components": "components",
+    "cuda_components_by_toolkit": "components_by_toolkit", "cudnn_versions": "cudnn_versions",
+}
+
+
+def _shown(value):
+    return repr(value) if not isinstance(value, str) else '"%s"' % value.encode("unicode_escape").decode("ascii")
+
+
+def _path_error(name, value):
+    if not isinstance(value, str) or not _SAFE_PATH_RE.match(value) or "/../" in value + "/" or "/./" in value + "/":
+        return ("%s: %s is not a plain absolute path: it is written into shell scripts, modulefiles and ld.so.conf, so "
+                "use only letters, digits and . _ + - between slashes (no spaces, quotes, $, `, ;, \\, braces, "
+                "newlines, .. or a trailing /), for example /usr/local" % (name, _shown(value)))
+    return None
+
+
+def _list_error(name, value, example):
+    if isinstance(value, (list, tuple)):
+        return None
+    return ("%s must be a list, not %s %s: write it as a YAML list, for example %s: %s"
+            % (name, type(value).__name__, _shown(value), name, example))
+
+
+def settings_errors(settings):
+    """Messages for role variables (name -> value) that would write a wrong or unsafe file; [] when all are fine.
+
+    One message per variable: a string where a list belongs is one error, not one per character.
+    """
+    errors = []
+    for name in sorted(settings):
+        value, kind = settings[name], SETTING_KINDS.get(name)
+        if kind == "path":
+            error = _path_error(name, value)
+            if error:
+                errors.append(error)
+        elif kind in ("versions", "components"):
+            error = _list_error(name, value, '["12.8", "13.0"]' if kind == "versions" else "[cuda_cudart, libcublas]")
+            if error:
+                errors.append(error)
+                continue
+            pattern = _VERSION_RE if kind == "versions" else _COMPONENT_RE
+            bad = [item for item in value if not isinstance(item, str) or not pattern.match(item)]
+            if bad:
+                errors.append("%s: %s %s: each must be %s" % (
+                    name, ", ".join(_shown(item) for item in bad), "is not valid" if len(bad) == 1 else "are not valid",
+                    'X.Y or X.Y.Z digits, quoted ("12.8", "12.8.1")' if kind == "versions"
+                    else "a redist component name (lower-case letters, digits, _), such as cuda_cudart"))
+        elif kind == "version_or_empty":
+            if value not in ("", None) and (not isinstance(value, str) or not _VERSION_RE.match(value)):
+                errors.append('%s: %s is not X.Y or X.Y.Z digits: write it quoted, for example %s: "12.8"'
+                              % (name, _shown(value), name))
+        elif kind in ("components_by_toolkit", "cudnn_versions"):
+            if not isinstance(value, dict):
+                errors.append("%s must be a mapping, not %s %s" % (name, type(value).__name__, _shown(value)))
+                continue
+            for key in sorted(value, key=str):
+                item = value[key]
+                if kind == "cudnn_versions":
+                    if not isinstance(key, str) or not _CUDNN_KEY_RE.match(key):
+                        errors.append('%s: key %s is not a CUDA major or X.Y: write it quoted ("12", "12.8")'
+                                      % (name, _shown(key)))
+                    if not isinstance(item, str) or not _VERSION_RE.match(item):
+                        errors.append('%s: %s: %s is not a cuDNN release X.Y or X.Y.Z: write it quoted ("9.13")'
+                                      % (name, key, _shown(item)))
+                    continue
+                if not isinstance(key, str) or not re.match(r"^[0-9]+\.[0-9]+\Z", key):
+                    errors.append('%s: key %s is not a toolkit X.Y: write it quoted ("12.8")' % (name, _shown(key)))
+                sub = _list_error("%s[%s]" % (name, key), item, "[cuda_cudart]")
+                if sub:
+                    errors.append(sub)
+                elif [c for c in item if not isinstance(c, str) or not _COMPONENT_RE.match(c)]:
+                    errors.append("%s[%s]: %s: each must be a redist component name (lower-case letters, digits, _)"
+                                  % (name, key, ", ".join(_shown(c) for c in item
+                                                          if not isinstance(c, str) or not _COMPONENT_RE.match(c))))
+    return errors
 
 
 def series(version):

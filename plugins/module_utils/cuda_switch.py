@@ -8,23 +8,48 @@ command, so both switch the same way.
 
 A plain link is replaced by renaming a new link over it (rename(2)): readers
 resolving <prefix>/cuda/... see the old or the new toolkit, never nothing.
-A link owned by update-alternatives is switched with `update-alternatives --set`
-(which renames too), registering the toolkit first when needed.
+A link that update-alternatives manages as the alternative ``cuda`` (or
+``cuda-X`` for <prefix>/cuda-X), as ``update-alternatives --query`` reports it,
+is switched with ``update-alternatives --set`` (which renames too), registering
+the toolkit first when needed. Any other alternative is never touched: a link
+that leads into the alternatives folder under another name is refused.
+
+Every switch holds an exclusive flock(2) on LOCK_FILE from reading the links to
+the last rename, so two switches at once (the module, cuda-switch, or
+``flock /run/lock/dlops-cuda-switch.lock ...`` in a script) leave <prefix>/cuda
+and <prefix>/cuda-X at the same toolkit.
 """
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import collections
+import contextlib
 import glob
 import json
 import os
 import re
 import subprocess
 
-_SERIES_RE = re.compile(r"^([0-9]+)\.([0-9]+)$")
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - not a Linux host
+    fcntl = None
+
+_SERIES_RE = re.compile(r"^([0-9]+)\.([0-9]+)\Z")
 _DIR_RE = re.compile(r"^cuda-([0-9]+)\.([0-9]+)$")
 _VERSION_SOURCES = ("version.json", "bin/nvcc", "lib64/libcudart.so.*", "targets/*/lib/libcudart.so.*")
+LOCK_FILE = "/run/lock/dlops-cuda-switch.lock"
+ALTERNATIVES_DIR = "/etc/alternatives"
+# update-alternatives' own folders by default; tests point these at a temporary tree.
+ALTDIR = ALTERNATIVES_DIR
+ADMINDIR = None
+
+# One link to change: its path, the toolkit it must point at, what it points at now (the link's own target, or
+# the alternative's value; None: missing), the update-alternatives name that manages it (None: a plain link)
+# and that alternative's status (auto, manual).
+Step = collections.namedtuple("Step", "link target current alternative status")
 
 
 class SwitchError(Exception):
@@ -63,18 +88,65 @@ def installed(prefix):
     return found
 
 
-def alternatives_name(link):
-    """The alternatives name owning ``link`` (cuda, cuda-13), or None."""
-    if not os.path.islink(link):
-        return None
-    target = os.readlink(link)
-    if not target.startswith("/etc/alternatives/"):
-        return None
-    name = os.path.basename(target)
-    for admin in ("/var/lib/dpkg/alternatives", "/var/lib/alternatives"):
-        if os.path.exists(os.path.join(admin, name)):
-            return name
-    return None
+class Alternatives(object):
+    """update-alternatives, for the names cuda and cuda-X only; altdir and admindir for tests (a temp tree)."""
+
+    def __init__(self, binary="update-alternatives", altdir=None, admindir=None):
+        self.binary = binary
+        self.altdir = altdir or ALTDIR
+        self.admindir = admindir or ADMINDIR
+
+    def command(self, *args):
+        cmd = [self.binary]
+        if self.altdir != ALTERNATIVES_DIR:
+            cmd += ["--altdir", self.altdir]
+        if self.admindir:
+            cmd += ["--admindir", self.admindir]
+        return cmd + list(args)
+
+    def query(self, name):
+        """{'link', 'status', 'value', 'alternatives'} of the alternative ``name``; None when it is not registered."""
+        try:
+            proc = subprocess.Popen(self.command("--query", name), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        except OSError:
+            return None  # no update-alternatives on this host: nothing is managed by it
+        out = proc.communicate()[0].decode("utf-8", "replace")
+        if proc.returncode != 0:
+            return None
+        return parse_query(out)
+
+    def set(self, name, link, target):
+        """Make ``target`` the manual choice of ``name``, registering it first when it is not an alternative."""
+        info = self.query(name) or {"alternatives": []}
+        if target not in info["alternatives"]:
+            parts = _DIR_RE.match(os.path.basename(target)).groups()
+            priority = str(int(parts[0]) * 10 + int(parts[1]))  # what NVIDIA's packages use
+            run(self.command("--install", link, name, target, priority))
+        run(self.command("--set", name, target))
+
+
+def parse_query(text):
+    """The fields of ``update-alternatives --query`` output that a switch needs."""
+    info = {"name": None, "link": None, "status": None, "value": None, "alternatives": []}
+    for line in text.splitlines():
+        key, _sep, value = line.partition(":")
+        value = value.strip()
+        if key == "Name":
+            info["name"] = value
+        elif key == "Link":
+            info["link"] = value
+        elif key == "Status":
+            info["status"] = value
+        elif key == "Value":
+            info["value"] = value if value and value != "none" else None
+        elif key == "Alternative":
+            info["alternatives"].append(value)
+    return info
+
+
+def _link_target(link):
+    """Where the link ``link`` points, made absolute and normalised (not followed further)."""
+    return os.path.normpath(os.path.join(os.path.dirname(link), os.readlink(link)))
 
 
 def current_target(link):
@@ -84,10 +156,37 @@ def current_target(link):
     return os.path.realpath(link)
 
 
-def plan(prefix, series, major_link=True):
-    """[(link, wanted target, current resolved target, alternatives name)]."""
+def _step(link, target, alternatives):
+    """How ``link`` is switched, decided by the alternative's name (cuda, cuda-X), never by following links."""
+    name = os.path.basename(link)
+    if os.path.lexists(link) and not os.path.islink(link):
+        raise SwitchError("%s is a real folder or file, not a link: move it aside (or into %s-X.Y), then switch; "
+                          "nothing was changed" % (link, os.path.join(os.path.dirname(link), "cuda")))
+    points_at = _link_target(link) if os.path.islink(link) else None
+    altdir = os.path.normpath(alternatives.altdir)
+    into_altdir = points_at is not None and os.path.dirname(points_at) == altdir
+    info = alternatives.query(name)
+    if info and info["link"] and os.path.normpath(info["link"]) == link:
+        if points_at is not None and points_at != os.path.join(altdir, name):
+            raise SwitchError("%s is the link of the update-alternatives name %s but points at %s, not %s: run "
+                              "`update-alternatives --auto %s` to repair it, then switch; nothing was changed"
+                              % (link, name, points_at, os.path.join(altdir, name), name))
+        return Step(link, target, info["value"], name, info["status"])
+    if into_altdir:
+        other = os.path.basename(points_at)
+        raise SwitchError("%s points at %s, which update-alternatives does not manage as %s (the only alternative "
+                          "names cuda-switch changes are cuda and cuda-X): nothing was changed. Remove the link "
+                          "(or `update-alternatives --remove-all %s` if %s is yours to drop), then switch"
+                          % (link, points_at, name, other, other))
+    return Step(link, target, points_at, None, None)
+
+
+def plan(prefix, series, major_link=True, alternatives=None):
+    """The Steps that point <prefix>/cuda (and <prefix>/cuda-X) at <prefix>/cuda-<series>."""
     if not _SERIES_RE.match(series or ""):
         raise SwitchError("version must be X.Y (such as 12.4), not %r" % (series,))
+    alternatives = alternatives or Alternatives()
+    prefix = os.path.normpath(prefix)
     toolkits = installed(prefix)
     if series not in toolkits:
         raise SwitchError("CUDA %s is not installed under %s (installed: %s)" % (
@@ -96,13 +195,7 @@ def plan(prefix, series, major_link=True):
     links = [os.path.join(prefix, "cuda")]
     if major_link:
         links.append(os.path.join(prefix, "cuda-" + series.split(".")[0]))
-    steps = []
-    for link in links:
-        if os.path.exists(link) and not os.path.islink(link):
-            raise SwitchError("%s is a real folder, not a link: move it aside (or into %s-X.Y), then switch"
-                              % (link, os.path.join(prefix, "cuda")))
-        steps.append((link, target, current_target(link), alternatives_name(link)))
-    return steps
+    return [_step(link, target, alternatives) for link in links]
 
 
 def _key(series):
@@ -130,38 +223,67 @@ def run(cmd):
     return out.decode("utf-8", "replace")
 
 
-def alternatives_set(name, link, target, update_alternatives="update-alternatives"):
-    listed = subprocess.Popen([update_alternatives, "--list", name], stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE).communicate()[0].decode().split()
-    if target not in listed:
-        parts = _DIR_RE.match(os.path.basename(target)).groups()
-        priority = str(int(parts[0]) * 10 + int(parts[1]))  # what NVIDIA's packages use
-        run([update_alternatives, "--install", link, name, target, priority])
-    run([update_alternatives, "--set", name, target])
-
-
 def pending(steps):
-    """The steps whose link does not lead to its target yet."""
-    return [step for step in steps if step[2] != os.path.realpath(step[1])]
+    """The steps whose link (or alternative) does not point at its target itself, or whose alternative is not in
+    manual mode. Compared as written, not followed: a link reaching the toolkit through another link is redone."""
+    return [step for step in steps
+            if step.current is None or os.path.normpath(step.current) != os.path.normpath(step.target)
+            or (step.alternative and step.status != "manual")]
 
 
-def apply(steps, update_alternatives="update-alternatives"):
-    """Carry out the steps that change something; returns the changed links."""
+def apply(steps, alternatives=None):
+    """Carry out the steps that change something; returns the changed links. Call it under lock()."""
+    alternatives = alternatives or Alternatives()
     changed = []
-    for link, target, _current, alt in pending(steps):
-        if alt:
-            alternatives_set(alt, link, target, update_alternatives)
+    for step in pending(steps):
+        if step.alternative:
+            alternatives.set(step.alternative, step.link, step.target)
         else:
-            replace_link(link, target)
-        changed.append(link)
+            replace_link(step.link, step.target)
+        changed.append(step.link)
     return changed
+
+
+@contextlib.contextmanager
+def lock(path=None):
+    """Hold the exclusive lock of every switch (flock(2) on ``path``, LOCK_FILE by default)."""
+    path = path or LOCK_FILE
+    folder = os.path.dirname(path)
+    try:
+        if folder and not os.path.isdir(folder):
+            os.makedirs(folder, 0o755)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError as exc:
+        raise SwitchError("cannot open the switch lock %s: %s; nothing was changed" % (path, exc.strerror or exc))
+    try:
+        if fcntl is not None:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        yield path
+    finally:
+        os.close(fd)  # closing releases the lock
+
+
+def switch(prefix, series, major_link=True, alternatives=None, lock_file=None):
+    """Plan and apply under the lock: (steps as read under the lock, changed links).
+
+    A switch that would be refused is refused before the lock file is even created.
+    """
+    alternatives = alternatives or Alternatives()
+    plan(prefix, series, major_link, alternatives)
+    with lock(lock_file):
+        steps = plan(prefix, series, major_link, alternatives)
+        return steps, apply(steps, alternatives)
 
 
 def describe(steps):
     """Text of what the links are, before and after, for diffs and messages."""
-    before = "".join("%s -> %s\n" % (link, current) for link, _t, current, _a in steps)
-    after = "".join("%s -> %s\n" % (link, target) for link, target, _c, _a in steps)
+    before = "".join("%s -> %s%s\n" % (s.link, s.current, _mode(s, s.status)) for s in steps)
+    after = "".join("%s -> %s%s\n" % (s.link, s.target, _mode(s, "manual")) for s in steps)
     return before, after
+
+
+def _mode(step, status):
+    return " (alternative %s, %s)" % (step.alternative, status) if step.alternative else ""
 
 
 def main(argv=None):
@@ -172,6 +294,7 @@ def main(argv=None):
     parser.add_argument("version", nargs="?", help="X.Y of an installed toolkit")
     parser.add_argument("--prefix", default="/usr/local")
     parser.add_argument("--list", action="store_true", help="list installed toolkits and the default")
+    parser.add_argument("--lock-file", default=LOCK_FILE, help="the lock every switch holds (default %(default)s)")
     args = parser.parse_args(argv)
     if args.list or not args.version:
         default = current_target(os.path.join(args.prefix, "cuda"))
@@ -179,8 +302,7 @@ def main(argv=None):
             sys.stdout.write("%s %-6s %s\n" % ("*" if default == os.path.realpath(path) else " ", series, path))
         return 0
     try:
-        steps = plan(args.prefix, args.version)
-        changed = apply(steps)
+        changed = switch(args.prefix, args.version, lock_file=args.lock_file)[1]
         if changed:
             subprocess.call(["ldconfig"])
     except (SwitchError, OSError) as exc:

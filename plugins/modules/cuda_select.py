@@ -15,8 +15,15 @@ description:
   - Points C(<prefix>/cuda) (and C(<prefix>/cuda-X)) at C(<prefix>/cuda-X.Y).
   - A plain link is replaced by renaming a new link over it (rename(2)), never unlink-then-create, so programs
     resolving paths under C(<prefix>/cuda) at that moment see the old or the new toolkit.
-  - When update-alternatives owns the link (NVIDIA's C(cuda-toolkit-X-Y) packages register one), the switch goes
-    through C(update-alternatives --set), registering the toolkit first when it is not an alternative yet.
+  - When update-alternatives manages the link as the alternative C(cuda) (or C(cuda-X) for C(<prefix>/cuda-X)), as
+    C(update-alternatives --query) reports it (NVIDIA's C(cuda-toolkit-X-Y) packages register one), the switch goes
+    through C(update-alternatives --set), registering the toolkit first when it is not an alternative yet; the
+    choice is kept in manual mode, so package upgrades leave it. Only those two names are ever changed.
+  - A link that leads into C(/etc/alternatives) under any other name (an alternative that is not the toolkit's) is
+    refused with nothing changed, never followed and never switched.
+  - The switch holds an exclusive lock (flock(2) on C(/run/lock/dlops-cuda-switch.lock), the same lock the
+    C(cuda-switch) command takes) from reading the links to the last rename, so two switches at once always leave
+    C(<prefix>/cuda) and C(<prefix>/cuda-X) at the same toolkit.
   - A toolkit counts as installed when its folder holds a C(version.json) naming a version of its X.Y, or, without
     one, C(nvcc) or C(libcudart). Any other version fails with the installed ones listed.
   - Runs C(ldconfig) after a switch so the linker cache follows.
@@ -67,7 +74,7 @@ path:
   type: str
   sample: /usr/local/cuda-12.4
 previous:
-  description: What C(<prefix>/cuda) resolved to before, or None.
+  description: What C(<prefix>/cuda) pointed at before (the link's own target, or the alternative's value), or None.
   returned: success
   type: str
 switched:
@@ -99,37 +106,34 @@ def main():
         ),
         supports_check_mode=True,
     )
-    prefix = module.params["prefix"]
+    prefix, version = module.params["prefix"], module.params["version"]
     toolkits = cuda_switch.installed(prefix)
+    alternatives = cuda_switch.Alternatives(module.get_bin_path("update-alternatives") or "update-alternatives")
+    changed = []
     try:
-        steps = cuda_switch.plan(prefix, module.params["version"], module.params["major_link"])
-    except cuda_switch.SwitchError as exc:
-        module.fail_json(msg=str(exc), installed=toolkits)
-    pending = [step[0] for step in cuda_switch.pending(steps)]
+        if module.check_mode:
+            steps = cuda_switch.plan(prefix, version, module.params["major_link"], alternatives)
+        else:
+            steps, changed = cuda_switch.switch(prefix, version, module.params["major_link"], alternatives)
+    except (cuda_switch.SwitchError, OSError) as exc:
+        module.fail_json(msg="switching to CUDA %s: %s" % (version, exc), installed=toolkits)
+    pending = [step.link for step in cuda_switch.pending(steps)]
     before, after = cuda_switch.describe(steps)
     result = dict(
         changed=bool(pending),
-        version=module.params["version"],
-        path=steps[0][1],
-        previous=steps[0][2],
+        version=version,
+        path=steps[0].target,
+        previous=steps[0].current,
         switched=pending,
-        method="alternatives" if steps[0][3] else "rename",
+        method="alternatives" if steps[0].alternative else "rename",
         installed=toolkits,
     )
     if pending:
         result["diff"] = dict(before=before, after=after, before_header="links", after_header="links")
-    if pending and not module.check_mode:
-        update_alternatives = None
-        if any(alt for _l, _t, _c, alt in steps):
-            update_alternatives = module.get_bin_path("update-alternatives", required=True)
-        try:
-            cuda_switch.apply(steps, update_alternatives or "update-alternatives")
-        except (cuda_switch.SwitchError, OSError) as exc:
-            module.fail_json(msg="switching to CUDA %s failed: %s" % (module.params["version"], exc), **result)
-        if module.params["ldconfig"]:
-            ldconfig = module.get_bin_path("ldconfig")
-            if ldconfig:
-                module.run_command([ldconfig], check_rc=True)
+    if changed and module.params["ldconfig"]:
+        ldconfig = module.get_bin_path("ldconfig")
+        if ldconfig:
+            module.run_command([ldconfig], check_rc=True)
     module.exit_json(**result)
 
 

@@ -14,9 +14,13 @@ version_added: 0.1.0
 description:
   - Compares every file of the set with the wanted content and mode and changes only those that differ, so a
     converged host costs one module execution where one template task per file would cost one each.
-  - A file is written to a temporary file beside it and renamed into place, never rewritten in place.
+  - A file is written to a temporary file beside it and renamed into place, never rewritten in place
+    (the collection's atomic_file helper). A path that is a symlink stays one; the file it points to is changed.
   - Missing parent folders are created with mode C(0755).
-  - A file with I(state=absent) is removed when present.
+  - A file with I(state=absent) is removed when present; a symlink is removed itself, never the file it points to.
+  - Before anything is written, every file is checked - the same path listed twice, a mode that is not octal,
+    an owner or group this host does not have, a read-only filesystem, an immutable or append-only file - and any
+    failure stops the module with nothing changed. Check mode runs the same checks.
   - Check mode reports the same changes and the same diff as the real run, and changes nothing.
   - The content is rendered beforehand, on the controller (for example with the C(ansible.builtin.template)
     lookup).
@@ -38,8 +42,12 @@ options:
         type: str
         default: ""
       mode:
-        description: Its permissions, as an octal string.
-        type: str
+        description:
+          - Its permissions, as C(ansible.builtin.file) reads them - a string is octal (C("0644")); an integer is taken
+            as the number it is (YAML reads C(0644) unquoted as 420, which is 0644 already; C(644) unquoted is not).
+          - Only permission bits (up to C(07777)); symbolic modes (C(u=rw)) are refused, as a new file needs an
+            absolute mode.
+        type: raw
         default: "0644"
       state:
         description: C(present) or C(absent).
@@ -47,10 +55,10 @@ options:
         choices: [present, absent]
         default: present
   owner:
-    description: Owner of every file written (the connecting user when omitted).
+    description: Owner (name or uid) of every file written (the connecting user when omitted); one the host lacks is refused.
     type: str
   group:
-    description: Group of every file written (the connecting user's when omitted).
+    description: Group (name or gid) of every file written (the connecting user's when omitted); one the host lacks is refused.
     type: str
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
@@ -84,16 +92,84 @@ removed:
   elements: str
 """
 
+import grp
 import os
-import tempfile
+import pwd
+import re
+import stat
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_bytes, to_text
+from ansible_collections.dlops.gpu.plugins.module_utils import atomic_file
+
+_OCTAL_RE = re.compile(r"^(0o)?[0-7]+\Z")
+
+
+class ManagedFilesError(Exception):
+    """A file of the set cannot be kept as asked; the message says which and why. Nothing was changed."""
+
+
+def parse_mode(value, path="a file"):
+    """The mode as an int, the way ansible.builtin.file reads it: a string is octal, an int is itself."""
+    if isinstance(value, bool) or not isinstance(value, (int, str)):
+        raise ManagedFilesError("%s: mode %r is not a mode: give an octal string such as \"0644\"; nothing was "
+                                "changed" % (path, value))
+    if isinstance(value, str):
+        text = value.strip()
+        if not _OCTAL_RE.match(text):
+            raise ManagedFilesError("%s: mode %r is not an octal mode (symbolic modes are not taken here): give an "
+                                    "octal string such as \"0644\"; nothing was changed" % (path, value))
+        value = int(text, 8)
+    if value < 0 or value != stat.S_IMODE(value):
+        raise ManagedFilesError("%s: mode %r holds more than permission bits (0o%o is above 07777): give an octal "
+                                "string such as \"0644\", quoted; nothing was changed" % (path, value, value))
+    return value
+
+
+def _lookup(kind, name):
+    """The uid or gid of ``name`` (a name or a number), None when ``name`` is None."""
+    if name is None or name == "":
+        return None
+    database, word = (pwd.getpwnam, "user") if kind == "owner" else (grp.getgrnam, "group")
+    if re.match(r"^[0-9]+\Z", str(name)):
+        return int(name)
+    try:
+        entry = database(name)
+    except KeyError:
+        raise ManagedFilesError("%s %r does not exist on this host: create the %s first or name another one; "
+                                "nothing was changed" % (kind, name, word))
+    return entry.pw_uid if kind == "owner" else entry.gr_gid
+
+
+def owner_ids(owner, group):
+    """(uid, gid) of the owner and group asked for (None where not asked), refused when the host lacks one."""
+    return _lookup("owner", owner), _lookup("group", group)
+
+
+def check_entries(files):
+    """Refuse a set that would write a wrong file: relative paths, the same file twice, modes that are not modes."""
+    seen = {}
+    for entry in files:
+        path = entry["path"]
+        if not os.path.isabs(path):
+            raise ManagedFilesError("%s: the path must be absolute; nothing was changed" % path)
+        if entry["state"] == "present":
+            entry["mode"] = parse_mode(entry["mode"], path)
+        # The same file through two spellings (a/../b, or a link to it) counts once.
+        key = os.path.realpath(path) if entry["state"] == "present" else os.path.normpath(path)
+        for name in set([os.path.normpath(path), key]):
+            if name in seen:
+                raise ManagedFilesError("%s is listed twice in files (as %s and %s): keep one entry; nothing was "
+                                        "changed" % (name, seen[name], path))
+            seen[name] = path
+    return files
 
 
 def read(path):
-    """The file's bytes, or None when there is no such file."""
+    """The file's bytes, or None when there is no such regular file (a FIFO or a device is never opened)."""
     try:
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            return None
         with open(path, "rb") as handle:
             return handle.read()
     except (IOError, OSError):
@@ -101,12 +177,15 @@ def read(path):
 
 
 def plan(files, reader=read):
-    """What each file needs: a list of (entry, current bytes, action), action one of write, remove, mode, keep."""
+    """What each file needs: a list of (entry, current bytes, action), action one of write, remove, mode, keep.
+
+    With state absent, a path that is a symlink (even a dangling one) is removed: the link, not its target.
+    """
     steps = []
     for entry in files:
         current = reader(entry["path"])
         if entry["state"] == "absent":
-            action = "remove" if current is not None else "keep"
+            action = "remove" if current is not None or os.path.islink(entry["path"]) else "keep"
         elif current != to_bytes(entry["content"]):
             action = "write"
         else:
@@ -115,33 +194,97 @@ def plan(files, reader=read):
     return steps
 
 
+def attributes_wanted(path, mode, uid, gid):
+    """{'mode': (before, after), 'owner': ..., 'group': ...} for what differs on the file ``path`` leads to."""
+    st = os.stat(path)
+    differs = {}
+    if stat.S_IMODE(st.st_mode) != mode:
+        differs["mode"] = (stat.S_IMODE(st.st_mode), mode)
+    if uid is not None and st.st_uid != uid:
+        differs["owner"] = (st.st_uid, uid)
+    if gid is not None and st.st_gid != gid:
+        differs["group"] = (st.st_gid, gid)
+    return differs
+
+
+def describe_attributes(differs, side):
+    index = 0 if side == "before" else 1
+    words = []
+    for key in ("mode", "owner", "group"):
+        if key in differs:
+            value = differs[key][index]
+            words.append("mode %04o" % value if key == "mode" else "%s %d" % (key, value))
+    return "".join(word + "\n" for word in words)
+
+
 def diff(entry, current, action):
     """The before/after of one file for Ansible's diff output."""
-    before = to_text(current, errors="surrogate_or_strict") if current is not None else ""
+    path = entry["path"]
+    if action == "remove" and os.path.islink(path):
+        before = "symlink to %s\n" % os.readlink(path)
+    else:
+        before = to_text(current, errors="surrogate_or_strict") if current is not None else ""
     after = "" if action == "remove" else entry["content"]
-    return dict(before=before, after=after, before_header=entry["path"], after_header=entry["path"])
+    return dict(before=before, after=after, before_header=path, after_header=path)
 
 
-def write(module, entry):
-    folder = os.path.dirname(entry["path"])
-    if not os.path.isdir(folder):
-        os.makedirs(folder, 0o755)
-    handle, temp = tempfile.mkstemp(prefix=".dlops-", dir=folder)
-    try:
-        with os.fdopen(handle, "wb") as out:
-            out.write(to_bytes(entry["content"]))
-        os.chmod(temp, int(entry["mode"], 8))
-    except (IOError, OSError) as exc:
-        os.unlink(temp)
-        module.fail_json(msg="%s: cannot write it: %s" % (entry["path"], exc))
-    module.atomic_move(temp, entry["path"])
+def apply_attributes(path, differs):
+    if "mode" in differs:
+        os.chmod(path, differs["mode"][1])
+    if "owner" in differs or "group" in differs:
+        os.chown(path, differs.get("owner", (-1, -1))[1], differs.get("group", (-1, -1))[1])
 
 
-def attributes_differ(module, path, mode):
-    """Mode, owner and group set where they differ (only reported in check mode); True when any did."""
-    changed = module.set_mode_if_different(path, mode, False)
-    changed = module.set_owner_if_different(path, module.params["owner"], changed)
-    return module.set_group_if_different(path, module.params["group"], changed)
+def preflight(steps):
+    """Raise FileWriteError for the first file that could not be changed; the same answer in check mode."""
+    for entry, _current, action in steps:
+        if action == "keep":
+            continue
+        if action == "remove":
+            atomic_file.check_writable(os.path.abspath(entry["path"]))
+        else:
+            resolved = atomic_file.resolve(entry["path"])
+            if os.path.lexists(resolved) and not stat.S_ISREG(os.lstat(resolved).st_mode):
+                raise atomic_file.FileWriteError("%s is not a regular file (%s): move it aside, then run again; "
+                                                 "nothing was changed" % (entry["path"], resolved))
+            atomic_file.check_writable(resolved)
+
+
+def keep(files, owner, group, check_mode):
+    """Bring every file of the set to what is asked; returns (written, removed, diffs)."""
+    check_entries(files)
+    uid, gid = owner_ids(owner, group)
+    steps = plan(files)
+    preflight(steps)
+    written, removed, diffs = [], [], []
+    for entry, current, action in steps:
+        path = entry["path"]
+        if action == "keep":
+            continue
+        if action == "remove":
+            removed.append(path)
+            diffs.append(diff(entry, current, action))
+            if not check_mode:
+                atomic_file.remove(path)
+            continue
+        if action == "write":
+            written.append(path)
+            diffs.append(diff(entry, current, action))
+            if not check_mode:
+                def prepare(temp, _target):
+                    if uid is not None or gid is not None:
+                        os.chown(temp, -1 if uid is None else uid, -1 if gid is None else gid)
+                atomic_file.write(path, to_bytes(entry["content"]), mode=entry["mode"], prepare=prepare)
+            continue
+        resolved = atomic_file.resolve(path)
+        differs = attributes_wanted(resolved, entry["mode"], uid, gid)
+        if differs:
+            written.append(path)
+            diffs.append(dict(before=describe_attributes(differs, "before"), after=describe_attributes(differs, "after"),
+                              before_header=path, after_header=path))
+            if not check_mode:
+                apply_attributes(resolved, differs)
+    return written, removed, diffs
 
 
 def main():
@@ -150,7 +293,7 @@ def main():
             files=dict(type="list", elements="dict", required=True, options=dict(
                 path=dict(type="path", required=True),
                 content=dict(type="str", default=""),
-                mode=dict(type="str", default="0644"),
+                mode=dict(type="raw", default="0644"),
                 state=dict(type="str", choices=["present", "absent"], default="present"),
             )),
             owner=dict(type="str"),
@@ -158,31 +301,14 @@ def main():
         ),
         supports_check_mode=True,
     )
-    written, removed, diffs = [], [], []
-    for entry, current, action in plan(module.params["files"]):
-        path = entry["path"]
-        if action == "keep":
-            continue
-        if action == "remove":
-            removed.append(path)
-            diffs.append(diff(entry, current, action))
-            if not module.check_mode:
-                os.unlink(path)
-            continue
-        if action == "write":
-            diffs.append(diff(entry, current, action))
-            if not module.check_mode:
-                write(module, entry)
-        if action == "mode":
-            before = "mode %04o\n" % (os.stat(path).st_mode & 0o7777)
-            if attributes_differ(module, path, entry["mode"]):
-                written.append(path)
-                diffs.append(dict(before=before, after="mode %s\n" % entry["mode"], before_header=path,
-                                  after_header=path))
-        elif action == "write":
-            written.append(path)
-            if not module.check_mode:
-                attributes_differ(module, path, entry["mode"])
+    try:
+        written, removed, diffs = keep(module.params["files"], module.params["owner"], module.params["group"],
+                                       module.check_mode)
+    except (ManagedFilesError, atomic_file.FileWriteError) as exc:
+        module.fail_json(msg=str(exc))
+    except (IOError, OSError) as exc:
+        module.fail_json(msg="%s: %s; the files listed before it may have been changed" % (
+            getattr(exc, "filename", None) or "a file", exc.strerror or exc))
     module.exit_json(changed=bool(written or removed), written=written, removed=removed, diff=diffs)
 
 

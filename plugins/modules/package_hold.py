@@ -80,11 +80,10 @@ not_installed:
   elements: str
 """
 
-import os
 import re
-import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.dlops.gpu.plugins.module_utils import atomic_file
 from ansible_collections.dlops.gpu.plugins.module_utils import rpm
 
 
@@ -126,25 +125,24 @@ def dnf_hold(module, names, hold):
         version = rpm_versions(module, names)
         missing = [name for name in names if name not in version]
     try:
-        with open(path) as handle:
-            before = handle.read()
-    except IOError:
-        before = ""
+        current = atomic_file.read(path)
+    except atomic_file.FileWriteError as exc:
+        module.fail_json(msg="%s; nothing was changed" % exc)
+    before = current.decode("utf-8", "surrogateescape") if current is not None else ""
     after = versionlock_lines(before, names, version if hold else None)
     old, new = set(before.splitlines()), set(after.splitlines())
     todo = [name for name in names if any(line.startswith(name + "-") for line in old.symmetric_difference(new))]
     result = dict(changed=after != before, changed_packages=todo, not_installed=missing)
     if after != before:
         result["diff"] = dict(before=before, after=after, before_header=path, after_header=path)
-        if not module.check_mode:
-            folder = os.path.dirname(path)
-            if not os.path.isdir(folder):
-                os.makedirs(folder, 0o755)
-            handle, temp = tempfile.mkstemp(dir=folder, prefix=".dlops-")
-            with os.fdopen(handle, "w") as out:
-                out.write(after)
-            os.chmod(temp, 0o644)
-            module.atomic_move(temp, path)
+        # Through the collection's one write helper: a symlinked list keeps its link, an immutable or read-only
+        # one fails with what to do (in check mode too), and the rename never leaves half a list.
+        try:
+            atomic_file.check_writable(atomic_file.resolve(path))
+            if not module.check_mode:
+                atomic_file.write(path, after.encode("utf-8", "surrogateescape"))  # a new list gets 0644
+        except atomic_file.FileWriteError as exc:
+            module.fail_json(msg=str(exc), **result)
     module.exit_json(**result)
 
 

@@ -1,10 +1,17 @@
+import hashlib
 import json
 import multiprocessing
 import os
+import shutil
+import time
 
 import pytest
 
 from ansible_collections.dlops.gpu.plugins.module_utils import cuda_switch
+
+UPDATE_ALTERNATIVES = shutil.which("update-alternatives")
+needs_update_alternatives = pytest.mark.skipif(UPDATE_ALTERNATIVES is None, reason="no update-alternatives here")
+NO_ALTERNATIVES = cuda_switch.Alternatives(binary="/nonexistent/update-alternatives")
 
 
 def toolkit(prefix, series, version=None, version_json=True):
@@ -54,7 +61,7 @@ def test_switch_creates_then_moves_both_links_and_is_idempotent(tmp_path):
 def test_real_folder_in_the_way_is_refused(tmp_path):
     toolkit(tmp_path, "12.4")
     os.makedirs(os.path.join(str(tmp_path), "cuda"))
-    with pytest.raises(cuda_switch.SwitchError, match="real folder"):
+    with pytest.raises(cuda_switch.SwitchError, match="real folder or file, not a link.*nothing was changed"):
         cuda_switch.plan(str(tmp_path), "12.4")
 
 
@@ -112,10 +119,181 @@ def test_cuda_switch_command(tmp_path, capsys, monkeypatch):
     toolkit(tmp_path, "12.4")
     toolkit(tmp_path, "13.0")
     monkeypatch.setattr(cuda_switch.subprocess, "call", lambda cmd: 0)  # ldconfig
-    assert cuda_switch.main(["--prefix", str(tmp_path), "13.0"]) == 0
+    lock = str(tmp_path / "switch.lock")
+    assert cuda_switch.main(["--prefix", str(tmp_path), "--lock-file", lock, "13.0"]) == 0
+    assert os.path.isfile(lock)
     assert "CUDA 13.0 is the default" in capsys.readouterr().out
     assert cuda_switch.main(["--prefix", str(tmp_path), "--list"]) == 0
     listing = capsys.readouterr().out.splitlines()
     assert listing[0].startswith("  12.4") and listing[1].startswith("* 13.0")
-    assert cuda_switch.main(["--prefix", str(tmp_path), "11.8"]) == 1
+    assert cuda_switch.main(["--prefix", str(tmp_path), "--lock-file", lock, "11.8"]) == 1
     assert "installed: 12.4, 13.0" in capsys.readouterr().err
+
+
+def test_a_link_reaching_the_toolkit_through_another_link_is_pointed_at_it_directly(tmp_path):
+    prefix = str(tmp_path)
+    target = toolkit(tmp_path, "12.4")
+    os.symlink(target, prefix + "/elsewhere")
+    os.symlink(prefix + "/elsewhere", prefix + "/cuda")
+    steps = cuda_switch.plan(prefix, "12.4", major_link=False, alternatives=NO_ALTERNATIVES)
+    assert steps[0].current == prefix + "/elsewhere"
+    assert cuda_switch.apply(steps, NO_ALTERNATIVES) == [prefix + "/cuda"]
+    assert os.readlink(prefix + "/cuda") == target
+    assert os.readlink(prefix + "/elsewhere") == target
+
+
+def snapshot(*roots):
+    """Every path under the roots with what it is: link target, file digest and mode, or folder."""
+    seen = {}
+    for root in roots:
+        for folder, dirs, files in os.walk(root):
+            for name in dirs + files:
+                path = os.path.join(folder, name)
+                if os.path.islink(path):
+                    seen[path] = ("link", os.readlink(path))
+                elif os.path.isfile(path):
+                    with open(path, "rb") as handle:
+                        seen[path] = ("file", hashlib.sha256(handle.read()).hexdigest(), os.stat(path).st_mode)
+                else:
+                    seen[path] = ("dir", os.stat(path).st_mode)
+    return seen
+
+
+def system_alternatives():
+    folder = "/etc/alternatives"
+    return dict((n, os.readlink(os.path.join(folder, n))) for n in os.listdir(folder)
+                if os.path.islink(os.path.join(folder, n))) if os.path.isdir(folder) else {}
+
+
+def alt_tree(tmp_path):
+    """A prefix with 12.4 and 12.8, and update-alternatives folders of its own."""
+    prefix, altdir, admindir = (str(tmp_path / d) for d in ("prefix", "alt", "admin"))
+    for folder in (prefix, altdir, admindir):
+        os.makedirs(folder)
+    toolkit(prefix, "12.4")
+    toolkit(prefix, "12.8")
+    return prefix, cuda_switch.Alternatives(UPDATE_ALTERNATIVES, altdir, admindir)
+
+
+@needs_update_alternatives
+def test_switches_the_cuda_alternative_by_its_name_and_keeps_it_manual(tmp_path):
+    prefix, alts = alt_tree(tmp_path)
+    cuda_switch.run(alts.command("--install", prefix + "/cuda", "cuda", prefix + "/cuda-12.8", "128"))
+    steps = cuda_switch.plan(prefix, "12.8", major_link=False, alternatives=alts)
+    assert steps == [cuda_switch.Step(prefix + "/cuda", prefix + "/cuda-12.8", prefix + "/cuda-12.8", "cuda", "auto")]
+    # The right toolkit already, but in auto mode: the next package install could move it, so it is set manual.
+    assert cuda_switch.apply(steps, alts) == [prefix + "/cuda"]
+    assert alts.query("cuda")["status"] == "manual"
+    assert cuda_switch.apply(cuda_switch.plan(prefix, "12.8", major_link=False, alternatives=alts), alts) == []
+    # 12.4 is not registered yet: it is, then chosen.
+    assert cuda_switch.switch(prefix, "12.4", alternatives=alts, lock_file=str(tmp_path / "lock"))[1] == [
+        prefix + "/cuda", prefix + "/cuda-12"]
+    info = alts.query("cuda")
+    assert (info["value"], info["status"]) == (prefix + "/cuda-12.4", "manual")
+    assert sorted(info["alternatives"]) == [prefix + "/cuda-12.4", prefix + "/cuda-12.8"]
+    assert os.readlink(prefix + "/cuda") == alts.altdir + "/cuda"
+    assert os.path.realpath(prefix + "/cuda") == prefix + "/cuda-12.4"
+    assert os.readlink(prefix + "/cuda-12") == prefix + "/cuda-12.4"  # a plain link: no cuda-12 alternative
+
+
+@needs_update_alternatives
+@pytest.mark.parametrize("foreign_link", ["elsewhere", "cuda"])
+def test_a_link_into_a_foreign_alternative_is_refused_and_nothing_changes(tmp_path, foreign_link):
+    """<prefix>/cuda -> <altdir>/foo: foo is never switched, whether foo's own link is elsewhere or this one."""
+    prefix, alts = alt_tree(tmp_path)
+    cuda_switch.run(alts.command("--install", prefix + "/" + foreign_link, "foo", prefix + "/cuda-12.4", "10"))
+    if foreign_link != "cuda":
+        os.symlink(alts.altdir + "/foo", prefix + "/cuda")
+    before, system_before = snapshot(str(tmp_path)), system_alternatives()
+    with pytest.raises(cuda_switch.SwitchError) as raised:
+        cuda_switch.switch(prefix, "12.8", alternatives=alts, lock_file=str(tmp_path / "lock"))
+    assert str(raised.value) == (
+        "%s/cuda points at %s/foo, which update-alternatives does not manage as cuda (the only alternative names "
+        "cuda-switch changes are cuda and cuda-X): nothing was changed. Remove the link (or `update-alternatives "
+        "--remove-all foo` if foo is yours to drop), then switch" % (prefix, alts.altdir))
+    assert snapshot(str(tmp_path)) == before  # not even the lock file was created
+    assert system_alternatives() == system_before
+    assert alts.query("foo")["value"] == prefix + "/cuda-12.4"
+
+
+@needs_update_alternatives
+def test_the_cuda_alternatives_value_is_not_followed_into_another_alternative(tmp_path):
+    """/etc/alternatives/cuda -> a path that alternative bar manages: switching sets cuda only, bar stays."""
+    prefix, alts = alt_tree(tmp_path)
+    cuda_switch.run(alts.command("--install", prefix + "/bar-link", "bar", prefix + "/cuda-12.8", "10"))
+    cuda_switch.run(alts.command("--install", prefix + "/cuda", "cuda", prefix + "/bar-link", "10"))
+    bar_before = snapshot(alts.admindir + "/bar", alts.altdir)[alts.altdir + "/bar"], open(alts.admindir + "/bar").read()
+    steps = cuda_switch.plan(prefix, "12.8", major_link=False, alternatives=alts)
+    # It leads to 12.8 through bar, but the cuda alternative's own value is bar's link: it changes.
+    assert steps[0].current == prefix + "/bar-link"
+    assert cuda_switch.apply(steps, alts) == [prefix + "/cuda"]
+    assert alts.query("cuda")["value"] == prefix + "/cuda-12.8"
+    bar_after = snapshot(alts.altdir)[alts.altdir + "/bar"], open(alts.admindir + "/bar").read()
+    assert bar_after == bar_before
+    assert alts.query("bar")["value"] == prefix + "/cuda-12.8"
+
+
+@needs_update_alternatives
+def test_the_cuda_alternatives_link_pointing_elsewhere_is_refused(tmp_path):
+    prefix, alts = alt_tree(tmp_path)
+    cuda_switch.run(alts.command("--install", prefix + "/cuda", "cuda", prefix + "/cuda-12.4", "124"))
+    cuda_switch.replace_link(prefix + "/cuda", prefix + "/cuda-12.4")  # someone replaced the managed link
+    before = snapshot(str(tmp_path))
+    with pytest.raises(cuda_switch.SwitchError, match=r"is the link of the update-alternatives name cuda but points "
+                       r"at .*/cuda-12\.4.*update-alternatives --auto cuda.*nothing was changed"):
+        cuda_switch.plan(prefix, "12.8", alternatives=alts)
+    assert snapshot(str(tmp_path)) == before
+
+
+def test_parse_query_reads_the_fields_a_switch_needs():
+    text = ("Name: cuda\nLink: /usr/local/cuda\nStatus: manual\nBest: /usr/local/cuda-13.0\nValue: none\n\n"
+            "Alternative: /usr/local/cuda-12.8\nPriority: 128\n\nAlternative: /usr/local/cuda-13.0\nPriority: 130\n")
+    assert cuda_switch.parse_query(text) == {
+        "name": "cuda", "link": "/usr/local/cuda", "status": "manual", "value": None,
+        "alternatives": ["/usr/local/cuda-12.8", "/usr/local/cuda-13.0"]}
+
+
+def _switcher(prefix, series, lock_file, rounds, start, disagreements, barrier_ok):
+    start.wait()
+    bad = 0
+    for _i in range(rounds):
+        cuda_switch.switch(prefix, series, alternatives=NO_ALTERNATIVES, lock_file=lock_file)
+        with cuda_switch.lock(lock_file):
+            if os.readlink(prefix + "/cuda") != os.readlink(prefix + "/cuda-12"):
+                bad += 1
+    with disagreements.get_lock():
+        disagreements.value += bad
+    barrier_ok.value = 1
+
+
+def _slow_rename(original):
+    def replace_link(link, target):
+        original(link, target)
+        time.sleep(0.0005)  # widen the window between the two links' renames, as a loaded host would
+    return replace_link
+
+
+@pytest.mark.parametrize("rounds", [150])
+def test_two_switches_at_once_always_leave_both_links_at_one_toolkit(tmp_path, monkeypatch, rounds):
+    prefix = str(tmp_path)
+    toolkit(tmp_path, "12.4")
+    toolkit(tmp_path, "12.8")  # same major: both switches move cuda and cuda-12
+    lock_file = str(tmp_path / "run" / "switch.lock")
+    monkeypatch.setattr(cuda_switch, "replace_link", _slow_rename(cuda_switch.replace_link))
+    ctx = multiprocessing.get_context("fork")
+    start = ctx.Event()
+    disagreements = ctx.Value("i", 0, lock=True)
+    done = [ctx.Value("i", 0) for _i in range(2)]
+    workers = [ctx.Process(target=_switcher, args=(prefix, series, lock_file, rounds, start, disagreements, flag))
+               for series, flag in zip(("12.4", "12.8"), done)]
+    for proc in workers:
+        proc.start()
+    start.set()
+    for proc in workers:
+        proc.join(60)
+    assert [proc.exitcode for proc in workers] == [0, 0]
+    assert [flag.value for flag in done] == [1, 1]
+    assert disagreements.value == 0
+    assert os.readlink(prefix + "/cuda") == os.readlink(prefix + "/cuda-12")
+    assert os.readlink(prefix + "/cuda") in (prefix + "/cuda-12.4", prefix + "/cuda-12.8")
+    assert not [n for n in os.listdir(prefix) if ".dlops-" in n]
