@@ -424,8 +424,9 @@ def default_link(prefix="/usr/local", root="/"):
         major_match = _CUDA_DIR_RE.match(os.path.basename(realpath_in(root, major))) if os.path.islink(major) else None
         if major_match:
             info["major_series"] = "%s.%s" % major_match.groups()
-    if target.startswith("/etc/alternatives/"):
-        name = os.path.basename(target)
+    # Only the alternative named cuda counts: a link into another alternative is not ours to switch.
+    if target == "/etc/alternatives/cuda":
+        name = "cuda"
         info["alternatives"] = any(os.path.exists(_path(root, d + name))
                                    for d in ("/var/lib/dpkg/alternatives/", "/var/lib/alternatives/"))
     return info

@@ -209,3 +209,13 @@ def test_cdi_spec_and_the_driver_it_was_made_for(tmp_path):
     assert gpu_probe.cdi_spec(str(tmp_path)) == {"spec": "/var/run/cdi/nvidia.yaml", "driver_version": "580.159.04"}
     write(tmp_path, "/etc/cdi/nvidia.yaml", "cdiVersion: 0.5.0\nkind: nvidia.com/gpu\n")
     assert gpu_probe.cdi_spec(str(tmp_path)) == {"spec": "/etc/cdi/nvidia.yaml", "driver_version": None}
+
+
+def test_a_link_into_another_alternative_is_not_owned_by_alternatives(tmp_path):
+    """Only the alternative named cuda is the collection's to switch; a foreign one is reported as a plain link."""
+    toolkit(tmp_path, "12.8", "12.8.1")
+    link(tmp_path, "/etc/alternatives/foo", "/usr/local/cuda-12.8")
+    link(tmp_path, "/usr/local/cuda", "/etc/alternatives/foo")
+    write(tmp_path, "/var/lib/dpkg/alternatives/foo", "auto\n/usr/bin/foo\n")
+    info = gpu_probe.default_link("/usr/local", str(tmp_path))
+    assert (info["target"], info["series"], info["alternatives"]) == ("/etc/alternatives/foo", "12.8", False)
