@@ -20,6 +20,11 @@ def fixture(name):
         return handle.read().decode("utf-8")
 
 
+def crlf(text):
+    """The repository keeps fixtures with LF line ends (ansible-test's line-endings check): CRLF is made here."""
+    return text.replace("\n", "\r\n")
+
+
 def only_insertion(before, after):
     """The text ``after`` adds to ``before`` at one place: (offset, inserted); every other byte is the same."""
     head = 0
@@ -178,17 +183,17 @@ def test_dumped_runtime_reads_config_dump_output():
 
 
 def test_daemon_json_crlf_non_ascii_and_other_duplicates_kept_byte_for_byte():
-    before = fixture("daemon-crlf-nonascii.json")
+    before = crlf(fixture("daemon-crlf-nonascii.json"))
     after = engine_config.docker_daemon_config(before, RUNTIME)
     at, added = only_insertion(before, after)
     assert added == ',\r\n\t\t"nvidia": {\r\n\t\t\t"path": "%s",\r\n\t\t\t"args": []\r\n\t\t}' % RUNTIME
     assert before[:at].endswith('{"path": "/usr/bin/crun"}')
     assert "\\u00e9" in after and "caf\u00e9" in after and "\\u00e9" not in json.dumps(RUNTIME)
-    assert [key for key in json.loads(after)] == ["x-note", "log-opts", "runtimes", "data-root"]
+    assert list(json.loads(after)) == ["x-note", "log-opts", "runtimes", "data-root"]
 
 
 def test_daemon_json_default_runtime_and_cdi_spliced_in_the_files_style():
-    before = fixture("daemon-crlf-nonascii.json")
+    before = crlf(fixture("daemon-crlf-nonascii.json"))
     after = engine_config.docker_daemon_config(before, RUNTIME, default_runtime=True, cdi=True)
     assert after.endswith('"data-root": "/srv/docker",\r\n\t"default-runtime": "nvidia",\r\n\t"features": {\r\n'
                           '\t\t"cdi": true\r\n\t}\r\n}\r\n')
