@@ -42,8 +42,14 @@ def resolve(path):
     A dangling link resolves to the file it would point to (which the write creates). A link loop is refused.
     """
     real = os.path.realpath(path)
-    if os.path.islink(real):
+    # realpath stops at a loop and hands back a path that still holds a link: in its last part or a folder.
+    if os.path.islink(real) or os.path.realpath(os.path.dirname(real)) != os.path.dirname(real):
         raise FileWriteError("%s: its symlinks form a loop; point the link at a file, then run again" % path)
+    folder = os.path.dirname(real)
+    if real != os.path.abspath(path) and not os.path.isdir(folder):
+        raise FileWriteError("%s is a link to %s, whose folder %s does not exist (a filesystem not mounted?): "
+                             "nothing was created; make the folder or change the link, then run again"
+                             % (path, real, folder))
     if os.path.isdir(real):
         raise FileWriteError("%s is a folder (%s), not a file" % (path, real) if real != path
                              else "%s is a folder, not a file" % path)
@@ -53,12 +59,19 @@ def resolve(path):
 def read(path):
     """The bytes of the file ``path`` leads to, None when there is none."""
     try:
-        with open(path, "rb") as handle:
-            return handle.read()
-    except (IOError, OSError) as exc:
+        # O_NONBLOCK: a FIFO put where a file belongs must not hang the run; it is refused below.
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except OSError as exc:
         if exc.errno in (errno.ENOENT, errno.ENOTDIR):
             return None
         raise FileWriteError("%s cannot be read: %s" % (path, exc.strerror or exc))
+    with os.fdopen(fd, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+            raise FileWriteError("%s is not a regular file (a device, FIFO or socket); nothing was read" % path)
+        try:
+            return handle.read()
+        except (IOError, OSError) as exc:
+            raise FileWriteError("%s cannot be read: %s" % (path, exc.strerror or exc))
 
 
 def inode_flags(path):

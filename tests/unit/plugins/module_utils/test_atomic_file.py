@@ -154,3 +154,34 @@ def test_remove_takes_the_link_not_its_target(tmp_path):
     assert atomic_file.remove(str(tmp_path / "link")) is True
     assert sorted(os.listdir(str(tmp_path))) == ["real"]
     assert atomic_file.remove(str(tmp_path / "link")) is False
+
+
+def test_a_loop_in_a_folder_of_the_path_is_named(tmp_path):
+    (tmp_path / "d1").symlink_to("d2")
+    (tmp_path / "d2").symlink_to("d1")
+    before = tree(tmp_path)
+    with pytest.raises(atomic_file.FileWriteError, match="loop"):
+        atomic_file.write(str(tmp_path / "d1" / "daemon.json"), b"{}")
+    assert tree(tmp_path) == before
+
+
+def test_a_link_into_a_missing_folder_creates_nothing(tmp_path):
+    """A daemon.json linked onto a filesystem that is not mounted must not be created on the root filesystem."""
+    link = tmp_path / "daemon.json"
+    link.symlink_to("mnt/cfg/daemon.json")
+    before = tree(tmp_path)
+    with pytest.raises(atomic_file.FileWriteError, match="does not exist .a filesystem not mounted"):
+        atomic_file.write(str(link), b"{}")
+    assert tree(tmp_path) == before
+
+
+def test_a_plain_path_into_a_missing_folder_creates_the_folder(tmp_path):
+    atomic_file.write(str(tmp_path / "conf.d" / "99-nvidia.toml"), b"x")
+    assert (tmp_path / "conf.d" / "99-nvidia.toml").read_bytes() == b"x"
+
+
+def test_reading_a_fifo_is_refused_without_hanging(tmp_path):
+    fifo = tmp_path / "daemon.json"
+    os.mkfifo(str(fifo))
+    with pytest.raises(atomic_file.FileWriteError, match="not a regular file"):
+        atomic_file.read(str(fifo))
