@@ -33,6 +33,16 @@ CDI_SPEC_DIRS = ["/etc/cdi", "/var/run/cdi"]
 # The CRI plugin that holds the runtimes, per containerd configuration version.
 CRI_RUNTIME_PLUGIN = {2: "io.containerd.grpc.v1.cri", 3: "io.containerd.cri.v1.runtime"}
 _BARE_KEY_RE = re.compile(r"^[A-Za-z0-9_-]+$")
+# How deeply the values of a configuration file may nest: deeper files are refused before Python's recursion
+# limit is reached anywhere (the parsers, the text scanners, copying and comparing the values). No real
+# configuration comes close; Go's encoding/json stops at 10000.
+MAX_DEPTH = 256
+BOM = u"\ufeff"
+
+try:
+    _RECURSION_ERRORS = (RecursionError,)
+except NameError:  # pragma: no cover - Python 2 raises RuntimeError
+    _RECURSION_ERRORS = (RuntimeError,)
 
 
 class ConfigError(Exception):
@@ -42,11 +52,15 @@ class ConfigError(Exception):
 # Text -------------------------------------------------------------------------------------------------------
 
 
-def decode_text(data, path):
-    """The text of a configuration file's bytes ("" for None); a file that is not UTF-8 is refused by name."""
+def decode_text(data, path, bom=False):
+    """The text of a configuration file's bytes ("" for None); a file that is not UTF-8 is refused by name.
+
+    A UTF-8 byte order mark is refused, unless ``bom`` (daemon.json: dockerd 23 and later skip one): then it stays
+    at the start of the text, as the operator's byte, and docker_daemon_config edits after it.
+    """
     if data is None:
         return ""
-    if data.startswith(b"\xef\xbb\xbf"):
+    if data.startswith(b"\xef\xbb\xbf") and not bom:
         raise ConfigError("%s starts with a UTF-8 byte order mark, which the engine's parser does not take: save "
                           "it without one, then run again; nothing was changed" % path)
     try:
@@ -145,15 +159,36 @@ def _no_constant(name):
     raise ValueError("%s is not JSON (dockerd refuses it)" % name)
 
 
+def _too_deep(path):
+    return ConfigError("%s is nested too deeply (more than %d levels of objects and arrays) to be read safely; "
+                       "flatten it, then run again; nothing was changed" % (path, MAX_DEPTH))
+
+
+def check_depth(value, path):
+    """``value`` (parsed JSON or TOML), refused when its objects and arrays nest deeper than MAX_DEPTH."""
+    pending = [(value, 1)]
+    while pending:
+        item, depth = pending.pop()
+        for child in (item.values() if isinstance(item, dict) else item):
+            if isinstance(child, (dict, list)):
+                if depth >= MAX_DEPTH:
+                    raise _too_deep(path)
+                pending.append((child, depth + 1))
+    return value
+
+
 def parse_json(text, path):
     """(data, root node) of daemon.json; ConfigError saying where it is not the JSON dockerd reads."""
     try:
         data = json.loads(text, object_pairs_hook=OrderedDict, parse_constant=_no_constant)
     except ValueError as exc:
         raise ConfigError("%s is not valid JSON (%s); fix or remove it, it was left as it is" % (path, exc))
+    except _RECURSION_ERRORS:
+        raise _too_deep(path)
     if not isinstance(data, dict):
         raise ConfigError("%s holds a JSON %s, not an object; fix it, it was left as it is"
                           % (path, type(data).__name__))
+    check_depth(data, path)
     return data, _json_value(text, 0, path)
 
 
@@ -233,6 +268,15 @@ class _Layout(object):
         return edits
 
 
+def _is_null(text, node):
+    return text[node.start:node.end] == "null"
+
+
+def _replace_null(layout, parent, node, value):
+    """The edit that puts ``value`` where a member of ``parent`` is null, laid out as the parent is."""
+    return (node.start, node.end, layout.render(value, layout.line_indent(node.start), layout.multi_line(parent)))
+
+
 def _splice(text, edits):
     """The text with each (start, end, new) edit made; spans from the original text, not overlapping."""
     for start, end, new in sorted(edits, key=lambda edit: (edit[0], edit[1]), reverse=True):
@@ -250,7 +294,11 @@ def docker_daemon_config(text, runtime_path, default_runtime=False, cdi=False, p
     merges objects decoded into a map, so no single edit is right. default_runtime true makes nvidia the default;
     false takes back a default of nvidia and leaves any other default alone. cdi true turns on the CDI feature
     flag; false leaves the features as they are. A file that already holds what is wanted comes back as it is.
+    A UTF-8 byte order mark at the start (decode_text with bom) is the operator's: kept, the edits go after it.
+    ``"runtimes": null`` and ``"features": null``, which dockerd reads as empty, become objects holding ours.
     """
+    if text.startswith(BOM):
+        return BOM + docker_daemon_config(text[len(BOM):], runtime_path, default_runtime, cdi, path)
     runtime_new = OrderedDict([("path", runtime_path), ("args", [])])
     if not text.strip():
         wanted = OrderedDict([("runtimes", OrderedDict([(RUNTIME_NAME, runtime_new)]))])
@@ -265,6 +313,8 @@ def docker_daemon_config(text, runtime_path, default_runtime=False, cdi=False, p
     runtimes = _member(text, root, "runtimes", path, "the top level", fold=True)
     if runtimes is None:
         root_add.append(("runtimes", OrderedDict([(RUNTIME_NAME, runtime_new)])))
+    elif _is_null(text, runtimes):
+        edits.append(_replace_null(layout, root, runtimes, OrderedDict([(RUNTIME_NAME, runtime_new)])))
     elif runtimes.members is None:
         raise ConfigError('%s: "runtimes" is not an object; fix it, it was left as it is' % path)
     else:
@@ -298,6 +348,8 @@ def docker_daemon_config(text, runtime_path, default_runtime=False, cdi=False, p
         features = _member(text, root, "features", path, "the top level", fold=True)
         if features is None:
             root_add.append(("features", OrderedDict([("cdi", True)])))
+        elif _is_null(text, features):
+            edits.append(_replace_null(layout, root, features, OrderedDict([("cdi", True)])))
         elif features.members is None:
             raise ConfigError('%s: "features" is not an object; fix it, it was left as it is' % path)
         else:
@@ -318,9 +370,11 @@ def toml_loads(text, path="config.toml"):
     if _toml is None:
         raise ConfigError("reading %s needs Python 3.11 or the tomli module on the host" % path)
     try:
-        return _toml.loads(text)
+        return check_depth(_toml.loads(text), path)
     except ValueError as exc:
         raise ConfigError("%s is not valid TOML (%s); fix it, it was left as it is" % (path, exc))
+    except _RECURSION_ERRORS:
+        raise _too_deep(path)
 
 
 def _toml_key(key):

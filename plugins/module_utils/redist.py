@@ -40,11 +40,22 @@ MACHINE_PLATFORMS = {"x86_64": "linux-x86_64", "amd64": "linux-x86_64", "aarch64
 MARKER = "dlops_gpu"
 STAGING = ".dlops-staging-"
 RETIRED = ".dlops-retired-"
-VERSION_RE = re.compile(r"^[0-9]{1,9}(?:\.[0-9]{1,9}){0,5}\Z")
+# Major and minor without a leading zero (they name folders: cuda-12.8); later parts as NVIDIA writes them (580.65.06).
+VERSION_RE = re.compile(r"^(?:0|[1-9][0-9]{0,8})(?:\.(?:0|[1-9][0-9]{0,8})(?:\.[0-9]{1,9}){0,4})?\Z")
+REQUEST_RE = re.compile(r"^(?:0|[1-9][0-9]{0,8})(?:\.(?:0|[1-9][0-9]{0,8})){1,3}\Z")
+# The kernel follows at most 40 symlinks while resolving one path (MAXSYMLINKS) and fails with ELOOP beyond.
+MAX_LINKS = 40
+# What a cuDNN archive may put into a toolkit's include/ and lib/: NVIDIA's hold only these.
+CUDNN_STEMS = {"include": "cudnn", "lib": "libcudnn"}
 SHA256_RE = re.compile(r"^[0-9a-f]{64}\Z")
 SIZE_RE = re.compile(r"^[0-9]{1,18}\Z")
 PATH_PART_RE = re.compile(r"^[A-Za-z0-9_+-][A-Za-z0-9._+-]{0,254}\Z")
 NAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.+-]{0,99}\Z")
+try:
+    _RECURSION_ERRORS = (RecursionError,)
+except NameError:  # pragma: no cover - Python 2 raises RuntimeError
+    _RECURSION_ERRORS = (RuntimeError,)
+
 # What reading a damaged archive raises, besides tarfile's own errors.
 _READ_ERRORS = (tarfile.TarError, EOFError, zlib.error, EnvironmentError) + _LZMA_ERRORS
 
@@ -69,9 +80,10 @@ def _within(path, base):
 
 
 def check_version(value, what):
-    """A version string from a manifest or an index: digits and dots only (13.0.48, 9.13.0.50)."""
+    """A version string from a manifest or an index: digits and dots only (13.0.48, 9.13.0.50), no 012.8."""
     if not isinstance(value, str) or not VERSION_RE.match(value):
-        raise RedistError("%s: version %r is not digits and dots (such as 13.0.48 or 9.13.0.50)" % (what, value))
+        raise RedistError("%s: version %r is not digits and dots (such as 13.0.48 or 9.13.0.50; no empty part, "
+                          "no leading zero in the major or minor)" % (what, value))
     return value
 
 
@@ -183,8 +195,9 @@ def resolve(requested, available, product="CUDA"):
     """X.Y -> the newest X.Y.Z offered; X.Y.Z -> itself. Fails naming what is offered."""
     requested = str(requested).strip()
     parts = vtuple(requested)
-    if len(parts) < 2 or not re.match(r"^[0-9.]+$", requested):
-        raise RedistError("%s version %r is not X.Y or X.Y.Z" % (product, requested))
+    if not REQUEST_RE.match(requested):
+        raise RedistError("%s version %r is not X.Y or X.Y.Z (numbers without leading zeros, one dot between each)"
+                          % (product, requested))
     if requested in available:
         return requested
     if len(parts) == 2:
@@ -216,6 +229,12 @@ def pick(product, requests, releases, platform="linux-x86_64"):
     return picked
 
 
+def _brief(value):
+    """A manifest value for a message, cut short."""
+    text = json.dumps(value, sort_keys=True, default=repr)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
 def _archive_fields(entry, archive, name, what):
     """The checked fields of one manifest archive entry."""
     if not isinstance(archive, dict):
@@ -238,15 +257,19 @@ def components(manifest, names, platform, source=None):
     missing = []
     for name in names:
         entry = manifest.get(name)
-        archive = entry.get(platform) if isinstance(entry, dict) else None
-        if not isinstance(archive, dict) or "relative_path" not in archive:
+        if not isinstance(entry, dict) or platform not in entry:
             missing.append(name)
             continue
+        archive = entry[platform]
+        if not isinstance(archive, dict) or "relative_path" not in archive:
+            raise RedistError("%s: the entry of %s for %s is malformed: %s, not an archive with a relative_path; "
+                              "the manifest is damaged, fix the mirror"
+                              % (source, name, platform, _brief(archive)))
         found[name] = _archive_fields(entry, archive, name, "%s: %s (%s)" % (source, name, platform))
     if missing:
         offered = sorted(k for k, v in manifest.items() if isinstance(v, dict) and platform in v)
         raise RedistError("CUDA %s has no %s for %s; its components are: %s" % (
-            manifest.get("release_label"), ", ".join(missing), platform, ", ".join(offered)))
+            manifest.get("release_label"), ", ".join(missing), platform, ", ".join(offered) or "none"))
     return found
 
 
@@ -260,9 +283,12 @@ def cudnn_archive(manifest, cuda_major, platform, source=None):
     per_platform = per_platform if isinstance(per_platform, dict) else {}
     archive = per_platform.get(variant)
     if not archive:
-        offered = entry.get("cuda_variant") or sorted(k[4:] for k in per_platform)
-        if not isinstance(offered, list):
-            offered = []
+        declared = entry.get("cuda_variant")
+        declared = [declared] if isinstance(declared, str) else declared if isinstance(declared, list) else []
+        offered = sorted(k[4:] for k in per_platform if k.startswith("cuda")) or [str(d) for d in declared]
+        if str(cuda_major) in offered:
+            raise RedistError("cuDNN %s names a build for CUDA %s but holds no archive for it on %s: the manifest "
+                              "is incomplete" % (manifest.get("release_label"), cuda_major, platform))
         raise RedistError("cuDNN %s has no build for CUDA %s on %s; it is built for CUDA %s" % (
             manifest.get("release_label"), cuda_major, platform, ", ".join(str(o) for o in offered) or "nothing"))
     found = _archive_fields(entry, archive, "cudnn", "%s: cudnn %s (%s)" % (source, variant, platform))
@@ -303,8 +329,8 @@ def _utf8(name, what):
         raise _Refused("its %s is not UTF-8" % what)
 
 
-def _member_path(name, what="name"):
-    """Archive path without its top folder; None for the top folder itself. Refuses escapes."""
+def _member_parts(name, what="name"):
+    """(top folder, path inside it or None for the top folder itself) of an archive path. Refuses escapes."""
     if not name:
         raise _Refused("it has no %s" % what)
     if name.startswith("/") or name.startswith("\\"):
@@ -312,7 +338,42 @@ def _member_path(name, what="name"):
     parts = [p for p in name.replace("\\", "/").split("/") if p not in ("", ".")]
     if ".." in parts:
         raise _Refused("its %s %s climbs out with '..'" % (what, _show(name)))
-    return "/".join(parts[1:]) or None
+    if not parts:
+        raise _Refused("it has no %s" % what)
+    return parts[0], "/".join(parts[1:]) or None
+
+
+def real_path(path, limit=MAX_LINKS):
+    """os.path.realpath without recursion, refusing a path whose resolution follows more than ``limit`` links.
+
+    As the kernel resolves it (and as realpath does where a part is missing: the rest is joined as it is). A
+    longer chain or a loop raises _Refused, as open() would fail with ELOOP.
+    """
+    absolute = path if path.startswith("/") else os.path.join(os.getcwd(), path)
+    pending = [part for part in reversed(absolute.split("/")) if part]
+    resolved = "/"
+    followed = 0
+    while pending:
+        part = pending.pop()
+        if part == ".":
+            continue
+        if part == "..":
+            resolved = os.path.dirname(resolved)
+            continue
+        candidate = os.path.join(resolved, part)
+        info = _lstat(candidate)
+        if info is None or not stat.S_ISLNK(info.st_mode):
+            resolved = candidate
+            continue
+        followed += 1
+        if followed > limit:
+            raise _Refused("resolving %s follows more than %d links (a chain or a loop of links, which the kernel "
+                           "refuses with ELOOP too)" % (path, limit))
+        target = os.readlink(candidate)
+        if target.startswith("/"):
+            resolved = "/"
+        pending.extend(part for part in reversed(target.split("/")) if part)
+    return resolved
 
 
 def _file_mode(mode):
@@ -342,6 +403,7 @@ class _Unpacker(object):
         self.links = links
         self.dirs = []
         self.root = hasattr(os, "geteuid") and os.geteuid() == 0
+        self.top = None
 
     def refuse(self, member, why):
         raise RedistError("archive %s, member %s: %s; nothing was installed" % (self.archive, _show(member), why))
@@ -362,15 +424,20 @@ class _Unpacker(object):
     def place(self, tar, member):
         name = member.name
         _utf8(name, "name")
-        path = _member_path(name)
+        top, path = _member_parts(name)
+        if path is None and not member.isdir():
+            raise _Refused("it is not inside the archive's top folder")
+        if self.top is None:
+            self.top = top
+        elif top != self.top:
+            raise _Refused("it is in the top folder %s, but the archive's top folder is %s: an NVIDIA archive has "
+                           "one" % (_show(top), _show(self.top)))
         if path is None:
-            if not member.isdir():
-                raise _Refused("it is not inside the archive's top folder")
             return
         if not (member.isreg() or member.isdir() or member.issym() or member.islnk()):
             raise _Refused("it is a device, fifo or other special file, not a file, folder or link")
         path = self.rename.get(path, path)
-        parent = os.path.realpath(os.path.dirname(os.path.join(self.base, path)))
+        parent = real_path(os.path.dirname(os.path.join(self.base, path)))
         if self._outside(parent):
             raise _Refused("its folder leads to %s (through a link), outside the folder it unpacks into" % parent)
         target = os.path.join(parent, os.path.basename(path))
@@ -401,7 +468,7 @@ class _Unpacker(object):
         if linkname.startswith("/"):
             raise _Refused("it is a link to the absolute path %s" % _show(linkname))
         lexical = os.path.normpath(os.path.join(os.path.relpath(os.path.dirname(target), self.base), linkname))
-        real = os.path.realpath(os.path.join(os.path.dirname(target), linkname))
+        real = real_path(os.path.join(os.path.dirname(target), linkname))
         if lexical == ".." or lexical.startswith("../") or self._outside(real):
             raise _Refused("it is a link to %s, which leads to %s, outside the folder it unpacks into"
                            % (_show(linkname), real))
@@ -414,11 +481,14 @@ class _Unpacker(object):
 
     def _hardlink(self, member, target, existing):
         _utf8(member.linkname, "link target")
-        path = _member_path(member.linkname, "hard link target")
+        top, path = _member_parts(member.linkname, "hard link target")
+        if top != self.top:
+            raise _Refused("it is a hard link to %s, whose top folder %s is not the archive's top folder %s"
+                           % (_show(member.linkname), _show(top), _show(self.top)))
         if path is None:
             raise _Refused("it is a hard link to the archive's top folder")
         path = self.rename.get(path, path)
-        source = os.path.realpath(os.path.join(self.base, path))
+        source = real_path(os.path.join(self.base, path))
         if self._outside(source):
             raise _Refused("it is a hard link to %s, which leads to %s, outside the folder it unpacks into"
                            % (_show(member.linkname), source))
@@ -453,7 +523,14 @@ class _Unpacker(object):
         for link, (archive, name) in sorted(self.links.items()):
             if not os.path.islink(link):
                 continue
-            real = os.path.realpath(link)
+            try:
+                real = real_path(link)
+            except _Refused as exc:
+                raise RedistError("archive %s, member %s: once the archive is unpacked, %s; nothing was installed"
+                                  % (archive, _show(name), exc))
+            except EnvironmentError as exc:
+                raise RedistError("archive %s, member %s: the link cannot be followed once the archive is unpacked "
+                                  "(%s); nothing was installed" % (archive, _show(name), exc))
             if self._outside(real):
                 raise RedistError("archive %s, member %s: the link leads to %s once the archive is unpacked, outside "
                                   "the folder it unpacks into; nothing was installed" % (archive, _show(name), real))
@@ -467,8 +544,9 @@ def unpack(archive, dest, rename=None, links=None):
     link must lead to a file unpacked before it; nothing is written through an existing link. Modes as
     tarfile's data filter sets them. rename maps a path inside the top folder to another (the LICENSE files of
     several components would collide otherwise). links collects {path: (archive, member)} of the links made,
-    so that several archives unpacked into one folder are checked together. On a refusal or a damaged archive
-    RedistError names the archive and the member; the caller removes dest.
+    so that several archives unpacked into one folder are checked together. Every member is in one top folder
+    (a hard link too), and no path passes more than MAX_LINKS links. On a refusal or a damaged archive
+    RedistError names the archive and the member; the caller removes dest. Returns the top folder's name.
     """
     if not os.path.isdir(dest):
         os.makedirs(dest, 0o755)
@@ -493,6 +571,8 @@ def unpack(archive, dest, rename=None, links=None):
                 unpacker.place(tar, member)
             except _Refused as exc:
                 unpacker.refuse(name, str(exc))
+            except _RECURSION_ERRORS:
+                unpacker.refuse(name, "its links nest too deeply to be followed")
             except tarfile.TarError as exc:
                 raise RedistError("archive %s is truncated or damaged in member %s (%s); nothing was installed"
                                   % (archive, _show(name), exc))
@@ -503,6 +583,7 @@ def unpack(archive, dest, rename=None, links=None):
                 raise RedistError("archive %s is truncated or damaged in member %s (%s); nothing was installed"
                                   % (archive, _show(name), exc))
     unpacker.finish()
+    return unpacker.top
 
 
 def read_record(toolkit):
@@ -515,12 +596,23 @@ def read_record(toolkit):
     return data if isinstance(data, dict) else None
 
 
-def write_record(toolkit, record):
-    """Write version.json through a temporary file and a rename (atomic_file), refusing a link out of the folder."""
+def check_record(toolkit):
+    """Why version.json could not be written (a link out of the folder, a folder, read-only, immutable), raised."""
     path = os.path.join(toolkit, "version.json")
     real = os.path.realpath(path)
     if not _within(real, os.path.realpath(toolkit)):
-        raise RedistError("%s is a link to %s, outside %s: make it a file" % (path, real, toolkit))
+        raise RedistError("%s is a link to %s, outside %s: make it a file; the toolkit was left as it was"
+                          % (path, real, toolkit))
+    try:
+        atomic_file.check_writable(atomic_file.resolve(path))
+    except atomic_file.FileWriteError as exc:
+        raise RedistError("%s; the toolkit was left as it was" % exc)
+    return path
+
+
+def write_record(toolkit, record):
+    """Write version.json through a temporary file and a rename (atomic_file), refusing a link out of the folder."""
+    path = check_record(toolkit)
     data = json.dumps(record, indent=4, sort_keys=True) + "\n"
     try:
         atomic_file.write(path, data.encode("utf-8"), mode=0o644)
@@ -653,7 +745,7 @@ def cudnn_differences(record, cudnn):
     return ["cuDNN %s -> %s (%s)" % (have.get("version") or "missing", cudnn["version"], cudnn["variant"])]
 
 
-def _cudnn_moves(archive, toolkit, staging, lib_dir, links):
+def _cudnn_moves(archive, toolkit, staging, lib_dir, links, top=None):
     """(source, destination) of every entry cuDNN puts into the toolkit, all checked before the first move."""
     base = os.path.realpath(toolkit)
     members = dict((path, name) for path, (_archive, name) in links.items())
@@ -681,6 +773,12 @@ def _cudnn_moves(archive, toolkit, staging, lib_dir, links):
             raise RedistError("%s is not a folder; the toolkit was left as it was" % dest_dir)
         for entry in sorted(os.listdir(source_dir)):
             source = os.path.join(source_dir, entry)
+            stem = CUDNN_STEMS.get(sub)
+            if stem and not entry.startswith(stem):
+                raise RedistError("archive %s, member %s: cuDNN puts only %s* files into the toolkit's %s/, and %s "
+                                  "would replace or delete the toolkit's own; the toolkit was left as it was"
+                                  % (archive, _show("%s/%s/%s" % (top or "(top folder)", sub, entry)), stem, sub,
+                                     _show(entry)))
             dest = os.path.join(real_dir, entry)
             is_dir = os.path.isdir(source) and not os.path.islink(source)
             if not is_dir and os.path.isdir(dest) and not os.path.islink(dest):
@@ -696,6 +794,7 @@ def install_cudnn(toolkit, cudnn, archive):
     A refused or damaged archive leaves the toolkit as it was and no staging folder.
     """
     verify(archive, cudnn["sha256"])
+    check_record(toolkit)
     real_toolkit = os.path.realpath(toolkit)
     lib_dir = "lib64" if os.path.isdir(os.path.join(toolkit, "lib64")) and \
         not os.path.islink(os.path.join(toolkit, "lib64")) else "lib"
@@ -704,8 +803,8 @@ def install_cudnn(toolkit, cudnn, archive):
     os.makedirs(staging, 0o755)
     try:
         links = {}
-        unpack(archive, staging, rename={"LICENSE": "licenses/cudnn/LICENSE"}, links=links)
-        moves = _cudnn_moves(archive, real_toolkit, staging, lib_dir, links)
+        top = unpack(archive, staging, rename={"LICENSE": "licenses/cudnn/LICENSE"}, links=links)
+        moves = _cudnn_moves(archive, real_toolkit, staging, lib_dir, links, top)
         old = set(cudnn_files(toolkit))
         placed = set()
         for source, dest, is_dir in moves:
@@ -725,6 +824,8 @@ def install_cudnn(toolkit, cudnn, archive):
 
 
 def remove_cudnn(toolkit):
+    if "cudnn" in (read_record(toolkit) or {}):
+        check_record(toolkit)
     for path in cudnn_files(toolkit):
         _remove(path)
     licenses = _toolkit_dir(toolkit, "licenses/cudnn")

@@ -17,15 +17,19 @@ description:
     endings, escapes, non-ASCII text, other keys given twice; 4 spaces for a new file). A key the module owns
     given twice, or in another case (which dockerd reads as the same key), fails the task with nothing changed.
     Optionally makes C(nvidia) the default runtime and turns on the CDI feature flag. A file that is not valid
-    JSON fails the task and is left untouched. Where C(dockerd) has C(--validate) (Docker 23 and later), the new
-    file is validated by it before it is put in place.
+    JSON, or whose values nest more than 256 levels deep, fails the task and is left untouched. A UTF-8 byte
+    order mark at its start (which dockerd 23 and later skip) is kept as it is and the edits go after it.
+    C(runtimes) or C(features) set to C(null), which dockerd reads as empty, become objects holding the
+    module's values. Where C(dockerd) has C(--validate) (Docker 23 and later), the new file is validated by it
+    before it is put in place.
   - containerd - writes a drop-in (C(conf.d/99-nvidia.toml)) holding the runtime and adds it to the main
     configuration's C(imports) (edited in place, a multi-line array and its comments kept), for configuration
     versions 2 (containerd 1.x) and 3 (containerd 2.x). Imports are resolved as containerd resolves them (relative
     to the importing file's folder, globs expanded, nested imports followed); a drop-in they reach already is not
-    added again. An import that does not exist or cannot be read fails the task with nothing changed. containerd
-    before 1.7 replaces a whole plugin table with an imported one, so for those releases the drop-in carries the
-    operator's CRI settings along with the runtime; re-running the module refreshes that copy. After a change
+    added again. An import that does not exist or cannot be read, starts with a byte order mark or nests more than
+    256 levels deep fails the task with nothing changed. containerd before 1.7 replaces a whole plugin table with
+    an imported one, so for those releases the drop-in carries the operator's CRI settings along with the runtime;
+    re-running the module refreshes that copy. After a change
     C(containerd config dump) must show the runtime, or both files are put back and the task fails.
   - Engines that are not installed are reported as absent and left alone; nothing is installed.
   - Files are written to a temporary file beside them and renamed into place; a symlink stays a symlink and its
@@ -109,11 +113,11 @@ from ansible_collections.dlops.gpu.plugins.module_utils.atomic_file import FileW
 from ansible_collections.dlops.gpu.plugins.module_utils.engine_config import ConfigError
 
 
-def _read(module, path, result):
+def _read(module, path, result, bom=False):
     """(bytes or None, text) of the file ``path`` leads to; a file that cannot be read or is not UTF-8 fails."""
     try:
         data = atomic_file.read(path)
-        return data, engine_config.decode_text(data, path)
+        return data, engine_config.decode_text(data, path, bom)
     except (ConfigError, FileWriteError) as exc:
         module.fail_json(msg=str(exc), engines=result)
 
@@ -165,7 +169,7 @@ def docker(module, params, result, diffs):
     if not dockerd:
         return
     path = params["docker_config"]
-    before = _read(module, path, result)[1]
+    before = _read(module, path, result, bom=True)[1]
     version = _version(module, dockerd)[0]
     try:
         after = engine_config.docker_daemon_config(before, params["runtime_path"], params["default_runtime"],

@@ -364,3 +364,152 @@ def test_version_json_that_links_out_is_refused(tree, toolkit):
     with pytest.raises(redist.RedistError, match="version.json is a link to .*victim.txt, outside"):
         redist.write_record(str(toolkit), {"cuda": {"version": "12.8.1"}})
     assert (tree / "outside" / "victim.txt").read_bytes() == b"precious"
+
+
+# Review findings ------------------------------------------------------------------------------------------------
+
+def chain(count, top=TOP):
+    """count links l0 -> l1 -> ... -> l<count>, then the folder l<count>."""
+    return [entry(top + "/l%d" % i, "sym", linkname="l%d" % (i + 1)) for i in range(count)] + \
+        [entry(top + "/l%d" % count, "dir")]
+
+
+def test_a_chain_of_2000_links_is_refused_not_a_traceback(tree):
+    assert_refused(tree, chain(2000) + [entry(TOP + "/l0/f", data=b"x")], TOP + "/l0/f",
+                   "follows more than 40 links .*ELOOP", mode="w")
+
+
+def test_a_chain_of_2000_links_alone_is_refused_at_the_end(tree):
+    members = [entry(TOP + "/l%d" % i, "sym", linkname="l%d" % (i + 1)) for i in range(2000)]
+    assert_refused(tree, members, TOP + "/l0", "once the archive is unpacked, resolving .* follows more than 40 links",
+                   mode="w")
+
+
+def test_a_loop_of_links_is_refused(tree):
+    assert_refused(tree, [entry(TOP + "/a", "sym", linkname="b"), entry(TOP + "/b", "sym", linkname="a"),
+                          entry(TOP + "/a/f", data=b"x")], TOP + "/a/f", "follows more than 40 links")
+
+
+def test_forty_links_are_followed_as_the_kernel_does_and_forty_one_are_not(tree):
+    component = build(str(tree / "archives" / "ok.tar.xz"),
+                      [entry(TOP, "dir")] + chain(40) + [entry(TOP + "/l0/f", data=b"deep")])
+    install(tree, component)
+    assert (tree / "usr-local" / "cuda-12.8" / "l40" / "f").read_bytes() == b"deep"
+    (tree / "archives" / "ok.tar.xz").unlink()
+    redist.remove_toolkit(str(tree / "usr-local"), "12.8")
+    assert_refused(tree, chain(41) + [entry(TOP + "/l0/f", data=b"x")], TOP + "/l0/f", "more than 40 links")
+
+
+def test_real_path_is_realpath_within_the_limit(tmp_path):
+    (tmp_path / "a" / "b" / "c").mkdir(parents=True)
+    (tmp_path / "a" / "b" / "f").write_bytes(b"")
+    os.symlink("b/c", str(tmp_path / "a" / "l"))
+    os.symlink("../..", str(tmp_path / "a" / "b" / "c" / "up"))
+    os.symlink(str(tmp_path / "a"), str(tmp_path / "abs"))
+    os.symlink("nothing/x", str(tmp_path / "dangling"))
+    for path in ("a/l", "a/l/up", "a/l/up/l/up/..", "abs/l/up/abs", "dangling", "dangling/../..", "a/b/f/../c",
+                 "a/missing/../l", ".", "a/./b//c/"):
+        full = os.path.join(str(tmp_path), path)
+        assert redist.real_path(full) == os.path.realpath(full), path
+
+
+def test_a_second_top_folder_is_refused(tree):
+    assert_refused(tree, [entry(TOP + "/x", data=b"1"), entry("other", "dir"), entry("other/x", data=b"2")],
+                   "other", r"it is in the top folder 'other', but the archive's top folder is '%s'" % TOP)
+
+
+def test_a_hard_link_into_another_top_folder_is_refused(tree):
+    assert_refused(tree, [entry(TOP + "/f", data=b"1"), entry(TOP + "/h", "hard", linkname="zzz/f")], TOP + "/h",
+                   r"hard link to 'zzz/f', whose top folder 'zzz' is not the archive's top folder '%s'" % TOP)
+
+
+def test_a_hard_link_within_the_top_folder_still_works(tree):
+    component = build(str(tree / "archives" / "ok.tar.xz"), [
+        entry(TOP, "dir"), entry(TOP + "/f", data=b"1"), entry("./" + TOP + "//h", "hard", linkname=TOP + "/./f")])
+    install(tree, component)
+    root = tree / "usr-local" / "cuda-12.8"
+    assert os.path.samefile(str(root / "f"), str(root / "h"))
+
+
+@pytest.mark.parametrize("members, member, why", [
+    (lambda: [entry(CUDNN_TOP + "/include/cuda_runtime.h", data=b"evil")], CUDNN_TOP + "/include/cuda_runtime.h",
+     r"cuDNN puts only cudnn\* files into the toolkit's include/, and 'cuda_runtime.h' would replace"),
+    (lambda: [entry(CUDNN_TOP + "/lib/stubs", "dir"), entry(CUDNN_TOP + "/lib/stubs/x", data=b"x")],
+     CUDNN_TOP + "/lib/stubs", r"only libcudnn\* files into the toolkit's lib/, and 'stubs' would replace or delete"),
+    (lambda: [entry(CUDNN_TOP + "/lib/libcuda.so.1", data=b"x")], CUDNN_TOP + "/lib/libcuda.so.1",
+     r"only libcudnn\* files"),
+    (lambda: [entry(CUDNN_TOP + "/lib/cudnn_x.so", data=b"x")], CUDNN_TOP + "/lib/cudnn_x.so", r"only libcudnn\*"),
+], ids=["toolkit-header", "stubs-folder", "libcuda", "lib-without-lib-prefix"])
+def test_cudnn_may_not_replace_or_delete_toolkit_files(tree, toolkit, members, member, why):
+    (toolkit / "include" / "cuda_runtime.h").write_bytes(b"/* toolkit */")
+    (toolkit / "lib" / "stubs").mkdir()
+    (toolkit / "lib" / "stubs" / "libcuda.so").write_bytes(b"stub")
+    (toolkit / "lib" / "libcuda.so.1").write_bytes(b"driver")
+    assert_cudnn_refused(tree, toolkit, cudnn_members() + members(), why, member=member)
+    assert (toolkit / "include" / "cuda_runtime.h").read_bytes() == b"/* toolkit */"
+    assert (toolkit / "lib" / "stubs" / "libcuda.so").read_bytes() == b"stub"
+    assert redist.cudnn_files(str(toolkit)) == []
+
+
+def _mirror_tool():
+    import importlib.util
+    spec = importlib.util.spec_from_file_location(
+        "redist_mirror", os.path.join(os.path.dirname(__file__), "..", "..", "..", "..", "tools", "redist_mirror.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+# The files of NVIDIA's nvidia-cudnn-cu12 9.13.0.50 wheel (and cuDNN archives), as the mirror tool packs them.
+CUDNN_WHEEL = ["include/cudnn.h", "include/cudnn_adv.h", "include/cudnn_backend.h", "include/cudnn_cnn.h",
+               "include/cudnn_graph.h", "include/cudnn_ops.h", "include/cudnn_version.h", "lib/libcudnn.so.9",
+               "lib/libcudnn_adv.so.9", "lib/libcudnn_cnn.so.9", "lib/libcudnn_engines_precompiled.so.9",
+               "lib/libcudnn_engines_runtime_compiled.so.9", "lib/libcudnn_graph.so.9", "lib/libcudnn_heuristic.so.9",
+               "lib/libcudnn_ops.so.9"]
+
+
+def test_a_cudnn_archive_as_the_mirror_tool_builds_it_installs(tree, toolkit):
+    import zipfile
+    tool = _mirror_tool()
+    wheel = str(tree / "nvidia_cudnn_cu12-9.13.0.50-py3-none-manylinux_2_27_x86_64.whl")
+    with zipfile.ZipFile(wheel, "w") as zipped:
+        for name in ["__init__.py", "include/__init__.py", "lib/__init__.py"] + CUDNN_WHEEL:
+            zipped.writestr("nvidia/cudnn/" + name, name.encode())
+        zipped.writestr("nvidia_cudnn_cu12-9.13.0.50.dist-info/License.txt", b"cudnn licence")
+    path = str(tree / "archives" / "cudnn-linux-x86_64-9.13.0.50_cuda12-archive.tar.xz")
+    tool.write_archive(path, CUDNN_TOP, tool.archive_members(wheel, "nvidia/cudnn"))
+    os.unlink(wheel)
+    cudnn = {"name": "cudnn", "title": "cuDNN", "version": "9.13.0.50", "variant": "cuda12",
+             "relative_path": os.path.basename(path), "sha256": redist.sha256_file(path)}
+    redist.install_cudnn(str(toolkit), cudnn, path)
+    installed = sorted(os.path.relpath(p, str(toolkit)) for p in redist.cudnn_files(str(toolkit)))
+    assert installed == sorted(CUDNN_WHEEL + [n.split(".so.", 1)[0] + ".so" for n in CUDNN_WHEEL if ".so." in n])
+    assert (toolkit / "include" / "cuda.h").read_bytes() == b"/* cuda */"
+    assert (toolkit / "licenses" / "cudnn" / "LICENSE").read_bytes() == b"cudnn licence"
+
+
+def test_cudnn_refuses_a_version_json_that_links_out_before_moving_anything(tree, toolkit):
+    os.unlink(str(toolkit / "version.json"))
+    os.symlink(str(tree / "outside" / "victim.txt"), str(toolkit / "version.json"))
+    path = str(tree / "archives" / "cudnn.tar.xz")
+    cudnn = cudnn_entry(path, cudnn_members())
+    before = snapshot(str(tree))
+    with pytest.raises(redist.RedistError, match=r"version.json is a link to .*victim.txt, outside .*: make it a "
+                                                 r"file; the toolkit was left as it was"):
+        redist.install_cudnn(str(toolkit), cudnn, path)
+    assert snapshot(str(tree)) == before
+    assert redist.cudnn_files(str(toolkit)) == []
+    assert (tree / "outside" / "victim.txt").read_bytes() == b"precious"
+
+
+def test_remove_cudnn_refuses_a_version_json_that_links_out_before_removing_anything(tree, toolkit):
+    path = str(tree / "archives" / "cudnn.tar.xz")
+    redist.install_cudnn(str(toolkit), cudnn_entry(path, cudnn_members()), path)
+    record = (toolkit / "version.json").read_bytes()
+    os.unlink(str(toolkit / "version.json"))
+    (tree / "outside" / "record.json").write_bytes(record)
+    os.symlink(str(tree / "outside" / "record.json"), str(toolkit / "version.json"))
+    before = snapshot(str(tree))
+    with pytest.raises(redist.RedistError, match=r"version.json is a link to .*record.json, outside"):
+        redist.remove_cudnn(str(toolkit))
+    assert snapshot(str(tree)) == before

@@ -9,6 +9,7 @@ import copy
 import io
 import json
 import os
+import re
 
 import pytest
 
@@ -340,3 +341,65 @@ def test_cuda_toolkit_refuses_a_hostile_archive_naming_archive_and_member(tmp_pa
                                     "'../../outside'" % path), result["msg"]
     assert result["msg"].endswith("%s is as it was" % (tmp_path / "prefix" / "cuda-13.0"))
     assert os.listdir(str(tmp_path / "prefix")) == [] and os.listdir(str(tmp_path / "outside")) == []
+
+
+# Review findings: malformed entries, variants given as a string, versions with empty parts --------------------
+
+@pytest.mark.parametrize("archive", [{"sha256": "0" * 64, "size": "1"}, [], "cuda_cudart.tar.xz", None])
+def test_a_component_entry_without_an_archive_is_malformed_not_missing(archive):
+    manifest = copy.deepcopy(CUDA)
+    manifest["cuda_cudart"]["linux-x86_64"] = archive
+    with pytest.raises(redist.RedistError) as raised:
+        redist.components(manifest, ["cuda_cudart"], "linux-x86_64", "redistrib_13.0.0.json")
+    message = str(raised.value)
+    assert message.startswith("redistrib_13.0.0.json: the entry of cuda_cudart for linux-x86_64 is malformed: "), \
+        message
+    assert "has no" not in message and "its components are" not in message
+
+
+def test_redist_fetch_names_a_malformed_entry_and_downloads_nothing(tmp_path, monkeypatch):
+    (tmp_path / "cache").mkdir()
+    manifest = copy.deepcopy(CUDA)
+    del manifest["cuda_cudart"]["linux-x86_64"]["relative_path"]
+    failed, result, opened = run(redist_fetch, fetch_args(tmp_path), monkeypatch, cuda_pages(manifest))
+    assert failed
+    assert result["msg"].startswith("%s/redistrib_13.0.0.json: the entry of cuda_cudart for linux-x86_64 is "
+                                    "malformed" % BASE), result["msg"]
+    assert result["msg"].endswith("nothing was downloaded")
+    assert listing(str(tmp_path)) == ["cache"]
+
+
+def test_a_component_absent_from_a_manifest_without_any_says_none():
+    with pytest.raises(redist.RedistError, match=r"CUDA 1\.2 has no cuda_cudart for linux-x86_64; its components "
+                                                 r"are: none\Z"):
+        redist.components({"release_label": "1.2", "cuda_cudart": None}, ["cuda_cudart"], "linux-x86_64")
+
+
+@pytest.mark.parametrize("variants, major, why", [
+    ("13", "12", r"has no build for CUDA 12 on linux-x86_64; it is built for CUDA 13\Z"),
+    ("12", "12", r"names a build for CUDA 12 but holds no archive for it on linux-x86_64: the manifest is incomplete"),
+    (["11", "13"], "12", r"it is built for CUDA 11, 13\Z"),
+])
+def test_cuda_variant_as_a_string_or_a_list_is_named(variants, major, why):
+    manifest = {"release_label": "9.13.0", "cudnn": {"version": "9.13.0.50", "cuda_variant": variants,
+                                                     "linux-x86_64": {}}}
+    with pytest.raises(redist.RedistError, match=r"^cuDNN 9\.13\.0 .*" + why) as raised:
+        redist.cudnn_archive(manifest, major, "linux-x86_64")
+    assert "nothing" not in str(raised.value)
+
+
+@pytest.mark.parametrize("value", ["12..8", ".12.8", "12.8.", "012.8", "12.08", "12", "12.8.1.0.0", "1e2.8", ""])
+def test_resolve_refuses_requests_with_empty_parts_or_leading_zeros(value):
+    with pytest.raises(redist.RedistError, match=r"CUDA version '%s' is not X\.Y or X\.Y\.Z" % re.escape(value)):
+        redist.resolve(value, ["12.8.0", "12.8.1"])
+
+
+@pytest.mark.parametrize("value", ["12.8", " 12.8 ", "12.8.1", "9.13.0.50"])
+def test_resolve_takes_plain_requests(value):
+    assert redist.resolve(value, ["12.8.0", "12.8.1", "9.13.0.50"]) in ("12.8.1", "9.13.0.50")
+
+
+@pytest.mark.parametrize("value", ["012.8", "12.08", "00.1", "01"])
+def test_versions_with_a_leading_zero_in_major_or_minor_are_refused(value):
+    with pytest.raises(redist.RedistError, match="no leading zero in the major or minor"):
+        redist.check_version(value, "here")
