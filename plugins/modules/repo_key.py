@@ -14,17 +14,28 @@ version_added: 0.1.0
 description:
   - Downloads an OpenPGP public key file (armored or binary, one key or a bundle of several) and writes to
     O(dest), as a binary keyring, only the transferable public key whose primary key fingerprint is
-    O(fingerprint) (its primary key, user IDs and their signatures, subkeys and their binding signatures).
-    Every other key in the file is dropped, since apt's gpgv and dnf trust every key in the keyring they are
-    given; the diff and RV(dropped) name what was dropped.
+    O(fingerprint) (its primary key, its user IDs with their self-signatures, its subkeys with their binding
+    signatures). Every other key in the file is dropped, since apt's gpgv and dnf trust every key in the keyring
+    they are given; the diff and RV(dropped) name what was dropped.
   - Refuses, writing nothing, a file that holds anything that is not part of a public key (a secret key,
     literal data, an encrypted message), a damaged file (bad armor, base64 or checksum, truncated packets), a
     file in which no primary key has O(fingerprint) (the fingerprint of a subkey is not accepted; name the
     primary key), and a key that is revoked or expired (the message gives the date).
-  - Subkeys that are revoked, expired or have no binding signature are dropped, so that even a tool that does
-    not check subkeys (older rpm) cannot use them.
-  - Signatures are read, not verified; apt (gpgv) and dnf (rpm) verify every signature they rely on. A forged
-    revocation or expiry could only make a key refused or a subkey dropped, never make anything trusted.
+  - The signatures it relies on are verified with the named primary key, in pure Python on the host (RSA,
+    DSA, ECDSA (NIST P-256, P-384, P-521) and EdDSA/Ed25519, over SHA-1 or SHA-2, version 4 keys and
+    signatures). Only signatures that verify count; every other one is left out of what is written and
+    reported in RV(dropped), so a packet anyone can append to a vendor's key (a forged subkey binding,
+    self-signature, expiry, revocation or user ID) changes nothing.
+  - Revocation and expiry are read from signatures that verify only (the newest self-signature or direct-key
+    signature gives the expiry, as gpg reads it). A key whose signatures cannot be verified here (another
+    algorithm, hash or version; the message names it) is refused, since whether it is revoked or expired
+    cannot be told.
+  - Subkeys without a binding signature by the primary key that verifies, and subkeys revoked or expired by
+    one, are dropped, so that even a tool that does not check subkeys (older rpm) cannot use them. User IDs
+    without a self-signature that verifies, or revoked by one, are dropped. Certifications by other keys
+    (third-party signatures) are dropped; apt and dnf do not use them, and only the vendor key's own material
+    is written. A key revocation by a designated revoker (another key) cannot be verified and is dropped, as
+    gpgv given only this keyring ignores it.
   - A keyring already at O(dest) that holds exactly what would be written for that key (nothing else, not
     revoked, not expired) is left as it is without downloading anything. Any other keyring there (extra keys,
     another key, armored, damaged) is replaced; the comparison is on the exact bytes written.
@@ -42,7 +53,9 @@ options:
     type: str
     required: true
   fingerprint:
-    description: The primary key's fingerprint (spaces allowed), as the vendor publishes it.
+    description:
+      - The primary key's fingerprint, 40 (or 64) hex digits as the vendor publishes them; spaces, colons and a
+        leading C(0x) are allowed, any other character is refused.
     type: str
     required: true
   dest:
@@ -92,10 +105,13 @@ dropped:
   elements: dict
   contains:
     fingerprint:
-      description: The fingerprint of the key left out.
+      description: The fingerprint of the key left out; for C(user ID) and C(signature), the named key's.
       type: str
     kind:
-      description: C(primary) (another key of the bundle) or C(subkey) (a subkey of the named key).
+      description:
+        - C(primary) (another key of the bundle), C(subkey) (a subkey of the named key), C(user ID) (a user ID or
+          user attribute of the named key) or C(signature) (a signature on the named key that is not its own or
+          does not verify, for example a third-party certification).
       type: str
     reason:
       description: Why it was left out.
@@ -158,7 +174,10 @@ def _installed(before, wanted, now):
 
 def plan(params, now, check_mode, opener=None):
     """The result of installing the key (a dict for exit_json) and the bytes to write (None: nothing to write)."""
-    wanted = openpgp.normalize(params["fingerprint"])
+    try:
+        wanted = openpgp.normalize(params["fingerprint"])
+    except openpgp.OpenPGPError as exc:
+        raise RepoKeyError("%s, in fingerprint %r; nothing was changed" % (exc, params["fingerprint"]))
     if len(wanted) not in (40, 64):
         raise RepoKeyError("fingerprint %r is not a 40 or 64 digit hex fingerprint (the primary key's, as the vendor "
                            "publishes it); nothing was changed" % params["fingerprint"])

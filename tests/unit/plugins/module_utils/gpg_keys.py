@@ -1,7 +1,7 @@
 """Real keys made by the real gpg for the repository-key tests, in a temporary GNUPGHOME (a session fixture).
 
-Every key is made once per test session (ed25519: a few milliseconds each) and exported; the tests read the
-exported bytes. `keys` skips the tests that need it, saying so, only when gpg is not installed.
+Every key is made once per test session (ed25519 and ECDSA: a few milliseconds each, RSA 2048 and DSA 2048: a
+fraction of a second) and exported; the tests read the exported bytes. `keys` skips the tests that need it, saying so, only when gpg is not installed.
 """
 
 import os
@@ -33,14 +33,15 @@ class Gpg:
         out = self.run("--with-colons", *args).stdout.decode()
         return [line.split(":")[9] for line in out.splitlines() if line.startswith("fpr:")]
 
-    def generate(self, uid, expire="never", when=None):
-        """A new ed25519 signing key; its fingerprint."""
-        self.run(*((["--faked-system-time", when] if when else []) + ["--quick-gen-key", uid, "ed25519", "sign", expire]))
+    def generate(self, uid, expire="never", when=None, algo="ed25519", options=()):
+        """A new signing key (ed25519 unless algo says otherwise: rsa2048, dsa2048, nistp256...); its fingerprint."""
+        self.run(*(list(options) + (["--faked-system-time", when] if when else [])
+                   + ["--quick-gen-key", uid, algo, "sign", expire]))
         return self.fingerprints("--list-keys", uid)[0]
 
-    def add_subkey(self, fpr, expire="never", when=None):
+    def add_subkey(self, fpr, expire="never", when=None, algo="ed25519"):
         before = set(self.fingerprints("--list-keys", fpr))
-        self.run(*((["--faked-system-time", when] if when else []) + ["--quick-add-key", fpr, "ed25519", "sign", expire]))
+        self.run(*((["--faked-system-time", when] if when else []) + ["--quick-add-key", fpr, algo, "sign", expire]))
         return (set(self.fingerprints("--list-keys", fpr)) - before).pop()
 
     def revoke_subkey(self, fpr, index):
@@ -88,12 +89,21 @@ def gpgv(keyring, signature, data, home):
     return result.returncode == 0
 
 
+_MADE = {}  # the test modules import the fixture each under its own name: the keys are made once all the same
+
+
 @pytest.fixture(scope="session")
 def keys(tmp_path_factory):
     """Keys made by gpg: {name: fingerprint} plus the Gpg under 'gpg'."""
     if GPG is None or GPGV is None:
         pytest.skip("gpg and gpgv are not installed: the tests on keys made by the real gpg cannot run")
-    gpg = Gpg(tmp_path_factory.mktemp("gnupg"))
+    if not _MADE:
+        _MADE.update(_make(Gpg(tmp_path_factory.mktemp("gnupg"))))
+    yield _MADE
+    _MADE["gpg"].stop()  # gpg starts its agent again when a later module signs
+
+
+def _make(gpg):
     made = {"gpg": gpg}
     made["first"] = gpg.generate("First other <first@example.invalid>")
     made["wanted"] = gpg.generate("Wanted vendor <wanted@example.invalid>")
@@ -106,5 +116,20 @@ def keys(tmp_path_factory):
     made["sub_revoked"] = gpg.add_subkey(made["with_subkeys"])
     gpg.revoke_subkey(made["with_subkeys"], 2)
     made["sub_good"] = gpg.add_subkey(made["with_subkeys"])
-    yield made
-    gpg.stop()
+    # RSA 2048 (as NVIDIA's and Debian's keys, smaller), with an RSA signing subkey; then certified by "first",
+    # a third-party signature: rsa_export is the key as it was before
+    made["rsa"] = gpg.generate("RSA vendor <rsa@example.invalid>", "1y", algo="rsa2048")
+    made["rsa_sub"] = gpg.add_subkey(made["rsa"], "1y", algo="rsa2048")
+    made["rsa_export"] = gpg.export(made["rsa"])
+    gpg.run("--local-user", made["first"], "--quick-sign-key", made["rsa"])
+    made["rsa_expired"] = gpg.generate("RSA expired <rsa-expired@example.invalid>", "1d", PAST, algo="rsa2048")
+    made["rsa_revoked"] = gpg.generate("RSA revoked <rsa-revoked@example.invalid>", algo="rsa2048")
+    gpg.revoke(made["rsa_revoked"])
+    for algo in ("dsa2048", "nistp256", "nistp384", "nistp521"):
+        made[algo] = gpg.generate("%s vendor <%s@example.invalid>" % (algo, algo), algo=algo)
+    # self-signatures over RIPEMD-160, which select_key cannot verify
+    made["ripemd"] = gpg.generate("RIPEMD <ripemd@example.invalid>", options=["--cert-digest-algo", "RIPEMD160"])
+    made["uids"] = gpg.generate("Current <current@example.invalid>")
+    gpg.run("--quick-add-uid", made["uids"], "Former <former@example.invalid>")
+    gpg.run("--quick-revoke-uid", made["uids"], "Former <former@example.invalid>")
+    return made

@@ -3,6 +3,7 @@ keys and bundles made by the real gpg, checked with `gpg --show-keys` and `gpgv`
 
 import base64
 import os
+import re
 import struct
 
 import pytest
@@ -59,12 +60,36 @@ def test_concatenated_armored_blocks_give_both_keys():
     assert openpgp.fingerprints(bundle)["primary"] == [DEBIAN_AUTOMATIC, DEBIAN_STABLE]
 
 
-def test_the_debian_key_is_selected_whole_with_its_expiry():
+# the certifications of the Debian automatic key's user ID by five other Debian keys (gpg --list-packets)
+DEBIAN_CERTIFIERS = ["1F89983E0081FDE018F3CC9673A4F27B8DD47936", "05AB90340C0C5E797F44A8C8254CF3B5AEC0A8F0",
+                     "AC530D520F2F3269F5E98313A48449044AAD5C5D", "80E976F14A508A48E9CA3FE9BC372252CA1CF964",
+                     "FBFABDB541B5DC955BD9BA6EDB16CF5BB12525C4"]
+DEBIAN_UID = "Debian Archive Automatic Signing Key (12/bookworm) <ftpmaster@debian.org>"
+
+
+def debian_own_material():
+    """The Debian automatic key without the five third-party certifications (packets at 4167 up to the subkey)."""
+    kept = [p.raw for p in openpgp.packets(read("debian-12-automatic.gpg")) if not (p.tag == openpgp.SIGNATURE and
+            any(fpr in openpgp.signature(p).issuers for fpr in DEBIAN_CERTIFIERS))]
+    assert len(kept) == 10  # primary, 5 direct-key signatures (designated revokers), user ID, its self-signature,
+    return b"".join(kept)   # subkey, binding
+
+
+def test_the_debian_keys_verify_and_only_their_own_signatures_are_kept():
     chosen = openpgp.select_key(read("debian-12-automatic.asc"), DEBIAN_AUTOMATIC, NOW)
-    assert chosen["keyring"] == read("debian-12-automatic.gpg")
+    assert chosen["keyring"] == debian_own_material()
     assert chosen["subkeys"] == ["4CB50190207B4758A3F73A796ED0E7B82643E131"]
+    assert chosen["user_ids"] == [DEBIAN_UID]
     assert chosen["expires"] == 1926589461  # as gpg --show-keys prints it
-    assert chosen["dropped"] == []
+    assert chosen["dropped"] == [
+        {"fingerprint": DEBIAN_AUTOMATIC, "kind": "signature",
+         "reason": "a certification (type 0x10) by another key (issuer %s) on user ID %r" % (fpr, DEBIAN_UID)}
+        for fpr in DEBIAN_CERTIFIERS]
+    # selecting what was selected gives it back unchanged (the module's idempotence)
+    again = openpgp.select_key(chosen["keyring"], DEBIAN_AUTOMATIC, NOW)
+    assert again["keyring"] == chosen["keyring"] and again["dropped"] == []
+    stable = openpgp.select_key(read("debian-12-stable.gpg"), DEBIAN_STABLE, NOW)  # EdDSA (legacy algorithm 22)
+    assert stable["keyring"] == read("debian-12-stable.gpg") and stable["dropped"] == []
     with pytest.raises(openpgp.OpenPGPError, match="expired on 2031-01-19 11:44:21 UTC"):
         openpgp.select_key(read("debian-12-automatic.gpg"), DEBIAN_AUTOMATIC, 1926589461)
 
@@ -72,8 +97,9 @@ def test_the_debian_key_is_selected_whole_with_its_expiry():
 def test_a_bundle_of_the_two_debian_keys_keeps_only_the_named_one():
     bundle = read("debian-12-stable.gpg") + read("debian-12-automatic.gpg")
     chosen = openpgp.select_key(bundle, DEBIAN_AUTOMATIC, NOW)
-    assert chosen["keyring"] == read("debian-12-automatic.gpg")
-    assert chosen["dropped"] == [{"fingerprint": DEBIAN_STABLE, "kind": "primary", "reason": "another key than the one named"}]
+    assert chosen["keyring"] == debian_own_material()
+    assert chosen["dropped"][0] == {"fingerprint": DEBIAN_STABLE, "kind": "primary", "reason": "another key than the one named"}
+    assert [item["kind"] for item in chosen["dropped"][1:]] == ["signature"] * 5
 
 
 @pytest.mark.parametrize("data, message", [
@@ -153,6 +179,37 @@ def test_normalize_accepts_the_spaced_form_vendors_publish():
         "EB693B3035CD5710E231E123A4B469963BF863CC"
 
 
+@pytest.mark.parametrize("written", [
+    "0xEB693B3035CD5710E231E123A4B469963BF863CC", "0Xeb693b3035cd5710e231e123a4b469963bf863cc",
+    "EB:69:3B:30:35:CD:57:10:E2:31:E1:23:A4:B4:69:96:3B:F8:63:CC",
+    u" EB69 3B30 35CD 5710 E231\u00a0 E123 A4B4 6996\t3BF8 63CC\n",  # a no-break space copied from a web page
+])
+def test_normalize_accepts_0x_colons_and_white_space(written):
+    assert openpgp.normalize(written) == "EB693B3035CD5710E231E123A4B469963BF863CC"
+
+
+@pytest.mark.parametrize("written, char", [
+    ("EB693B3035CD5710E231E123A4B469963BF863CG", "G"), ("EB69-3B30-35CD-5710-E231-E123-A4B4-6996-3BF8-63CC", "-"),
+    ("0x0xEB693B3035CD5710E231E123A4B469963BF863CC", "x"), ("EB693B3035CD5710E231E123A4B469963BF863C\u00c7", u"\u00c7"),
+])
+def test_normalize_refuses_other_characters_rather_than_strip_them(written, char):
+    with pytest.raises(openpgp.OpenPGPError, match="fingerprint has a character that is not a hex digit: %s"
+                       % re.escape(repr(char))):
+        openpgp.normalize(written)
+    with pytest.raises(openpgp.OpenPGPError, match="not a hex digit"):
+        openpgp.select_key(read("debian-12-stable.gpg"), written, NOW)
+
+
+@pytest.mark.parametrize("name", ["debian-12-automatic.asc", "debian-12-stable.gpg"])
+def test_a_utf8_byte_order_mark_before_a_key_is_skipped(name):
+    data = read(name) if name.endswith(".asc") else armor(read(name))
+    fpr = DEBIAN_AUTOMATIC if "automatic" in name else DEBIAN_STABLE
+    assert openpgp.select_key(b"\xef\xbb\xbf" + data, fpr, NOW)["keyring"] == openpgp.select_key(data, fpr, NOW)["keyring"]
+    assert openpgp.dearmor(b"\xef\xbb\xbf" + data) == openpgp.dearmor(data)
+    with pytest.raises(openpgp.OpenPGPError, match="the file is empty"):
+        openpgp.dearmor(b"\xef\xbb\xbf")
+
+
 @settings(max_examples=2000, deadline=None)
 @given(st.binary(max_size=300))
 def test_any_bytes_give_a_key_or_a_message_never_a_traceback(data):
@@ -190,6 +247,7 @@ def test_bundle_of_three_keeps_only_the_wanted_key_for_gpg_and_gpgv(keys, tmp_pa
     assert gpg.show(chosen["keyring"]) == {"primary": [keys["wanted"]], "subkeys": []}
     assert openpgp.fingerprints(chosen["keyring"]) == {"primary": [keys["wanted"]], "subkeys": []}
     assert chosen["keyring"] == gpg.export(keys["wanted"])
+    assert [item["kind"] for item in chosen["dropped"]] == ["primary", "primary"]
     assert chosen["user_ids"] == ["Wanted vendor <wanted@example.invalid>"]
     assert sorted(item["fingerprint"] for item in chosen["dropped"]) == sorted([keys["first"], keys["last"]])
     keyring = tmp_path / "out.gpg"

@@ -11,6 +11,7 @@ import pytest
 
 from ansible.module_utils.testing import patch_module_args
 from ansible_collections.dlops.gpu.plugins.module_utils import atomic_file
+from ansible_collections.dlops.gpu.plugins.module_utils import openpgp
 from ansible_collections.dlops.gpu.plugins.modules import repo_key
 # keys is a fixture: imported for pytest, which finds it by name
 from ..module_utils.gpg_keys import keys  # noqa: F401 pylint: disable=unused-import
@@ -125,11 +126,14 @@ def test_a_symlinked_dest_has_its_target_written(keys, monkeypatch, capsys, tmp_
     ("download", "cannot download the key from %s: HTTP Error 404: Not Found; nothing was changed"),
     ("huge", "%s is larger than 4194304 bytes"),
     ("fingerprint", "fingerprint 'EB69 3B30' is not a 40 or 64 digit hex fingerprint"),
+    ("character", "fingerprint has a character that is not a hex digit: 'G' .*, in fingerprint 'G{wanted}'; nothing was "
+                  "changed"),
+    ("graft", "the key at %s cannot be trusted for {dest}: the key {expired} expired on 2020-01-02 00:00:00 UTC"),
 ])
 @pytest.mark.parametrize("check_mode", [False, True])
 def test_refusals_say_why_and_change_nothing(keys, monkeypatch, capsys, tmp_path, case, message, check_mode):
     gpg = keys["gpg"]
-    wanted = {"expired": keys["expired"], "revoked": keys["revoked"]}.get(case, keys["wanted"])
+    wanted = {"expired": keys["expired"], "revoked": keys["revoked"], "graft": keys["expired"]}.get(case, keys["wanted"])
     armored = gpg.export(keys["wanted"], armor=True)
     lines = armored.split(b"\n")
     body = next(i for i, line in enumerate(lines) if len(line) == 64)
@@ -145,13 +149,16 @@ def test_refusals_say_why_and_change_nothing(keys, monkeypatch, capsys, tmp_path
         "download": Server(error=HTTPError(URL, 404, "Not Found", {}, None)),
         "huge": Server(b"\x99" * (repo_key.MAX_KEY_BYTES + 1)),
         "fingerprint": Server(error=AssertionError("not downloaded")),
+        "character": Server(error=AssertionError("not downloaded")),
+        # the expired key followed by the user ID self-signature of another key (valid, but not its own)
+        "graft": Server(gpg.export(keys["expired"]) + [p.raw for p in openpgp.packets(gpg.export(keys["first"]))][2]),
     }[case]
     dest = tmp_path / "keyrings" / "vendor.gpg"
     dest.parent.mkdir()
     dest.write_bytes(gpg.export(keys["first"]))  # some older keyring: must stay as it is
     before = snapshot(tmp_path)
     result = run(monkeypatch, capsys, server, dest, check_mode=check_mode,
-                 fingerprint="EB69 3B30" if case == "fingerprint" else wanted)
+                 fingerprint={"fingerprint": "EB69 3B30", "character": "G" + wanted}.get(case, wanted))
     assert result["failed"] is True
     expected = (message % URL if "%s" in message else message).format(dest=dest, **{k: v for k, v in keys.items() if k != "gpg"})
     assert re.search(expected, result["msg"]), result["msg"]
@@ -190,3 +197,26 @@ def test_dropped_subkeys_are_reported(keys, monkeypatch, capsys, tmp_path):
     assert {item["fingerprint"] for item in result["dropped"]} == {keys["sub_expired"], keys["sub_revoked"]}
     assert "# dropped from %s: subkey %s (revoked (no reason given))" % (URL, keys["sub_revoked"]) in result["diff"]["after"]
     assert gpg_show(keys, dest.read_bytes())["subkeys"] == [keys["sub_good"]]
+
+
+def test_a_fingerprint_with_0x_and_colons_is_accepted(keys, monkeypatch, capsys, tmp_path):
+    dest = tmp_path / "vendor.gpg"
+    written = "0x" + ":".join(keys["wanted"][i:i + 4] for i in range(0, 40, 4)).lower()
+    result = run(monkeypatch, capsys, Server(keys["gpg"].export(keys["wanted"])), dest, fingerprint=written)
+    assert result["changed"] is True and result["fingerprints"] == [keys["wanted"]]
+    assert dest.read_bytes() == keys["gpg"].export(keys["wanted"])
+
+
+def test_a_grafted_subkey_and_a_third_party_certification_are_reported_and_not_written(keys, monkeypatch, capsys, tmp_path):
+    gpg = keys["gpg"]
+    theirs = openpgp.packets(gpg.export(keys["with_subkeys"]))
+    index = [i for i, p in enumerate(theirs) if p.tag == openpgp.PUBLIC_SUBKEY][-1]
+    dest = tmp_path / "vendor.gpg"
+    data = gpg.export(keys["rsa"]) + theirs[index].raw + theirs[index + 1].raw
+    result = run(monkeypatch, capsys, Server(data), dest, fingerprint=keys["rsa"])
+    assert result["subkeys"] == [keys["rsa_sub"]]
+    assert dest.read_bytes() == keys["rsa_export"]
+    assert ("# dropped from %s: subkey %s (binding signature does not verify)" % (URL, keys["sub_good"])
+            in result["diff"]["after"])
+    assert ("# dropped from %s: signature %s (a certification (type 0x10) by another key (issuer %s)"
+            % (URL, keys["rsa"], keys["first"]) in result["diff"]["after"])
