@@ -24,7 +24,9 @@ if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
 fi
 if ! docker info >/dev/null 2>&1; then
   echo "Starting dockerd (log: /var/log/dockerd.log) ..."
-  setsid dockerd >/var/log/dockerd.log 2>&1 < /dev/null &
+  # The daemon outlives this script: it keeps none of the caller's descriptors (a lock, a pipe).
+  ( for fd in /proc/self/fd/*; do fd=${fd##*/}; [ "$fd" -gt 2 ] && eval "exec $fd>&-" 2>/dev/null; done
+    exec setsid dockerd >/var/log/dockerd.log 2>&1 < /dev/null ) &
 fi
 
 for _ in $(seq 1 60); do

@@ -29,7 +29,9 @@ start)
       echo "mirror: another process serves 127.0.0.1:$PORT (another checkout's mirror?); stop it or set DLOPS_MIRROR_PORT" >&2
       exit 1
     fi
-    nohup "$PYTHON" -m http.server --bind 127.0.0.1 --directory "$MIRROR" "$PORT" >build/mirror-server.log 2>&1 &
+    # The server outlives this script: it keeps none of the caller's descriptors (a lock, a pipe).
+    ( for fd in /proc/self/fd/*; do fd=${fd##*/}; [ "$fd" -gt 2 ] && eval "exec $fd>&-" 2>/dev/null; done
+      exec nohup "$PYTHON" -m http.server --bind 127.0.0.1 --directory "$MIRROR" "$PORT" >build/mirror-server.log 2>&1 < /dev/null ) &
     echo $! >"$PIDFILE"
     for _ in $(seq 50); do served && { echo "mirror: http://127.0.0.1:$PORT"; exit 0; }; sleep 0.1; done
     echo "mirror: the server did not answer on 127.0.0.1:$PORT (see build/mirror-server.log)" >&2
