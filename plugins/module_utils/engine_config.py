@@ -13,12 +13,13 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import copy
-import errno
 import json
 import os
 import posixpath
 import re
 from collections import OrderedDict
+
+from ansible_collections.dlops.gpu.plugins.module_utils import atomic_file
 
 try:
     import tomllib as _toml  # Python 3.11+
@@ -471,9 +472,9 @@ def runtime_settings(version, runtime_path, default_runtime=False, cdi=False):
 def containerd_drop_in(version, runtime_path, default_runtime=False, cdi=False, carried=None):
     """The drop-in's text.
 
-    ``carried`` is the CRI plugin's table as the operator's files set it. containerd before 1.7 replaces a whole
+    ``carried`` is the CRI plugin's table as the operator's files set it. containerd before 2.0 replaces a whole
     plugin table with an imported one instead of merging the keys, so for those releases the drop-in carries the
-    operator's settings along with the runtime (pass None for 1.7 and later, which merge key by key).
+    operator's settings along with the runtime (pass None for 2.0 and later, which merge key by key).
     """
     plugins = copy.deepcopy(carried) if carried else {}
     _merge(plugins, runtime_settings(version, runtime_path, default_runtime, cdi))
@@ -482,10 +483,15 @@ def containerd_drop_in(version, runtime_path, default_runtime=False, cdi=False, 
     return header + "version = %d\n\n" % version + toml_dumps({"plugins": plugins})
 
 
-# containerd's imports, resolved as containerd 1.6 and 1.7 resolve them (services/server/config/config.go,
-# resolveImports and LoadConfig): a path is cleaned and, when relative, joined to the folder of the file that
-# imports it; one holding "*" is then expanded by filepath.Glob (names sorted per folder, "*" matching names
-# that start with a dot too); files are loaded breadth first from the main configuration, each path once.
+# containerd's imports, resolved as containerd resolves them (services/server/config/config.go, resolveImports
+# and LoadConfig): a path is cleaned and, when relative, joined to the folder of the file that imports it; one
+# holding "*" is then expanded by filepath.Glob (names sorted per folder, "*" matching names that start with a dot
+# too); files are loaded breadth first from the main configuration, each path once. containerd before 1.7 globs
+# a relative pattern as it is written, against its working directory (/ under systemd), not the file's folder.
+# Every 1.x release replaces a whole plugin table with an imported one (mergeConfig: "Replace entire sections
+# instead of merging map's values"); 2.0 merges them key by key.
+MERGES_PLUGIN_KEYS = (2, 0)
+GLOBS_BESIDE_THE_FILE = (1, 7)
 
 
 def go_clean(path):
@@ -585,13 +591,14 @@ def _parents(path):
     return out
 
 
-def resolve_imports(parent, imports, also=()):
+def resolve_imports(parent, imports, also=(), release=MERGES_PLUGIN_KEYS):
     """containerd's resolveImports: the files one configuration's ``imports`` name, in order."""
     out = []
     for pattern in imports:
         path = go_clean(pattern)
         if not path.startswith("/"):
-            path = go_clean(posixpath.join(posixpath.dirname(parent), path))
+            folder = "/" if "*" in path and release < GLOBS_BESIDE_THE_FILE else posixpath.dirname(parent)
+            path = go_clean(posixpath.join(folder, path))
         if "*" in path:
             out.extend(go_glob(path, "%s: imports" % parent, also))
         else:
@@ -601,12 +608,9 @@ def resolve_imports(parent, imports, also=()):
 
 def _read_text(path):
     try:
-        with open(path, "rb") as handle:
-            return handle.read()
-    except (IOError, OSError) as exc:
-        if exc.errno in (errno.ENOENT, errno.ENOTDIR):
-            return None
-        raise ConfigError("%s cannot be read: %s; nothing was changed" % (path, exc.strerror or exc))
+        return atomic_file.read(path)
+    except atomic_file.FileWriteError as exc:
+        raise ConfigError("%s; nothing was changed" % exc)
 
 
 def _imports_of(config, path):
@@ -617,7 +621,7 @@ def _imports_of(config, path):
     return imports
 
 
-def containerd_load_order(main_path, main_text, drop_in, read=_read_text):
+def containerd_load_order(main_path, main_text, drop_in, read=_read_text, release=MERGES_PLUGIN_KEYS):
     """The files containerd loads, in its order, as (path, text); the drop-in's text is None (ours).
 
     ``main_text`` is the main configuration as it would be written; the drop-in counts as present. An import
@@ -644,24 +648,24 @@ def containerd_load_order(main_path, main_text, drop_in, read=_read_text):
             text = decode_text(data, path)
         config = toml_loads(text, path) if text.strip() else {}
         order.append((path, text))
-        pending.extend(resolve_imports(path, _imports_of(config, path), also=[drop_in]))
+        pending.extend(resolve_imports(path, _imports_of(config, path), also=[drop_in], release=release))
     return order
 
 
-def drop_in_covered(main_path, main_text, drop_in, read=_read_text):
+def drop_in_covered(main_path, main_text, drop_in, read=_read_text, release=MERGES_PLUGIN_KEYS):
     """Whether containerd already loads the drop-in through the main configuration's imports (nested too)."""
-    return any(text is None for _path, text in containerd_load_order(main_path, main_text, drop_in, read))
+    return any(text is None for _path, text in containerd_load_order(main_path, main_text, drop_in, read, release))
 
 
 def imported_before_drop_in(order, drop_in, version, release):
     """The texts of the operator's imported files loaded before the drop-in.
 
-    containerd before 1.7 replaces a whole plugin table with an imported one: an operator's file loaded after the
+    containerd before 2.0 replaces a whole plugin table with an imported one: an operator's file loaded after the
     drop-in that sets the CRI plugin would take the runtime away again, so that order is refused.
     """
     names = [path for path, text in order]
     at = names.index(go_clean(drop_in)) if go_clean(drop_in) in names else len(order)
-    if release < (1, 7):
+    if release < MERGES_PLUGIN_KEYS:
         plugin = CRI_RUNTIME_PLUGIN[version]
         for path, text in order[at + 1:]:
             if text.strip() and plugin in toml_loads(text, path).get("plugins", {}):
@@ -859,7 +863,7 @@ def _resolved(parent, pattern):
 
 
 def carried_cri(main_text, imported_texts, version):
-    """The operator's CRI plugin table as containerd before 1.7 would load it: the last file that sets it wins."""
+    """The operator's CRI plugin table as containerd before 2.0 would load it: the last file that sets it wins."""
     plugin = CRI_RUNTIME_PLUGIN[version]
     table = None
     for text in [main_text] + list(imported_texts):

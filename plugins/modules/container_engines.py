@@ -27,8 +27,8 @@ description:
     versions 2 (containerd 1.x) and 3 (containerd 2.x). Imports are resolved as containerd resolves them (relative
     to the importing file's folder, globs expanded, nested imports followed); a drop-in they reach already is not
     added again. An import that does not exist or cannot be read, starts with a byte order mark or nests more than
-    256 levels deep fails the task with nothing changed. containerd before 1.7 replaces a whole plugin table with
-    an imported one, so for those releases the drop-in carries the operator's CRI settings along with the runtime;
+    256 levels deep fails the task with nothing changed. containerd before 2.0 replaces a whole plugin table with
+    an imported one (and before 1.7 globs a relative import against C(/), its working directory), so for those releases the drop-in carries the operator's CRI settings along with the runtime;
     re-running the module refreshes that copy. After a change
     C(containerd config dump) must show the runtime, or both files are put back and the task fails.
   - Engines that are not installed are reported as absent and left alone; nothing is installed.
@@ -214,11 +214,11 @@ def containerd(module, params, result, diffs):
     try:
         main_config = engine_config.toml_loads(main_before, main_path) if main_before.strip() else {}
         config_version = engine_config.config_version(main_config, release)
-        covered = engine_config.drop_in_covered(main_path, main_before, drop_in)
+        covered = engine_config.drop_in_covered(main_path, main_before, drop_in, release=release)
         main_after = engine_config.containerd_main_config(main_before, drop_in, config_version, covered, main_path)
-        order = engine_config.containerd_load_order(main_path, main_after, drop_in)
+        order = engine_config.containerd_load_order(main_path, main_after, drop_in, release=release)
         imported = engine_config.imported_before_drop_in(order, drop_in, config_version, release)
-        carried = engine_config.carried_cri(main_before, imported, config_version) if release < (1, 7) else None
+        carried = engine_config.carried_cri(main_before, imported, config_version) if release < engine_config.MERGES_PLUGIN_KEYS else None
         drop_after = engine_config.containerd_drop_in(config_version, params["runtime_path"],
                                                       params["default_runtime"], params["cdi"], carried)
     except ConfigError as exc:
@@ -243,7 +243,8 @@ def containerd(module, params, result, diffs):
     except FileWriteError as exc:
         _restore(module, written)
         module.fail_json(msg="%s; the files written before it were put back" % exc, engines=result)
-    rc, out, err = module.run_command([binary, "--config", main_path, "config", "dump"])
+    # From /, containerd's working directory under systemd: 1.6 globs relative imports against it.
+    rc, out, err = module.run_command([binary, "--config", main_path, "config", "dump"], cwd="/")
     try:
         found = engine_config.dumped_runtime(out, config_version) if rc == 0 else None
     except ConfigError:

@@ -16,8 +16,12 @@ description:
     C(nofail) and a systemd device timeout, so that a missing data disk never blocks boot.
   - Sets C(noatime) on existing entries by changing only the options field of their line.
   - Writes a size-capped tmpfs entry for C(/tmp).
-  - Every other line of the file stays byte for byte. Sources are resolved with C(blkid) before anything is
-    written; the new file is checked with C(findmnt --verify --tab-file) and must add no error; the old file
+  - Every other line of the file stays byte for byte, line endings (CRLF) and bytes that are not UTF-8
+    included; a line added takes the line ending of the file's first line. Lines are read as libmount reads
+    them (an entry needs source, mount point and type; a lone CR is no line break).
+  - Sources are resolved with C(blkid) and owners, groups and modes checked before anything is written; a
+    read-only, immutable or append-only file fails before any backup or temporary file is made, in check
+    mode too. The new file is checked with C(findmnt --verify --tab-file) and must add no error; the old file
     is backed up; the new one replaces it in one rename.
   - Creates mount points with the owner and mode asked and mounts what is asked to be mounted now.
   - The whole steady state is checked in one call, so a converged host costs one module execution.
@@ -25,7 +29,9 @@ author:
   - dlops.gpu maintainers (@dlops)
 options:
   path:
-    description: The fstab file to edit.
+    description:
+      - The fstab file to edit. When it is a symlink, the link stays and the file it points to is changed (and
+        backed up).
     type: path
     default: /etc/fstab
   mounts:
@@ -35,31 +41,46 @@ options:
     default: []
     suboptions:
       src:
-        description: C(UUID=...) or C(LABEL=...) of the filesystem.
+        description:
+          - C(UUID=...), C(LABEL=...), C(PARTUUID=...) or C(PARTLABEL=...) of the filesystem, or the matching
+            C(/dev/disk/by-uuid/...) (C(by-label), C(by-partuuid), C(by-partlabel)) path.
+          - An existing entry that names the same filesystem another way (C(/dev/disk/by-uuid/X) for C(UUID=X),
+            a UUID in other letter case) counts as the same entry.
         type: str
         required: true
       path:
-        description: Mount point.
+        description:
+          - Mount point, an absolute path other than C(/). C(/data/) and C(/data) are the same mount point; the
+            same mount point twice in a request is refused. Blanks are written escaped (C(\\040)); control
+            characters are refused.
         type: path
         required: true
       fstype:
-        description: Filesystem type; must match what C(blkid) reports for the device.
+        description:
+          - Filesystem type, one word of C(a-z), C(0-9) and C(. _ + -); must match what C(blkid) reports for the
+            device.
         type: str
         required: true
       opts:
-        description: Options besides C(noatime), C(nofail) and the device timeout, which are always added.
+        description:
+          - Options besides C(noatime), C(nofail) and the device timeout, which are always added.
+          - An option holding a blank, a newline, a control character or C(#), and an empty item, are refused.
         type: list
         elements: str
         default: [defaults]
       owner:
-        description: Owner of the mount point (the mounted filesystem's root once mounted).
+        description:
+          - Owner of the mount point (the mounted filesystem's root once mounted). A user the host does not
+            have is refused before anything changes.
         type: str
       group:
         description: Group of the mount point.
         type: str
       mode:
-        description: Mode of the mount point, in octal (C("0755")).
-        type: str
+        description:
+          - Mode of the mount point. A string is octal (C("0755")); an integer is taken as the number it is, as
+            M(ansible.builtin.file) does (YAML C(01777) is 0o1777, but C(1777) unquoted is decimal 1777).
+        type: raw
       mount:
         description: Mount it now (and remount to apply changed options). When false only the fstab changes.
         type: bool
@@ -90,12 +111,15 @@ options:
         type: path
         default: /tmp
       size:
-        description: Size cap, a percentage of RAM (C(10%)) or an absolute size (C(16G)).
+        description:
+          - Size cap, a percentage of RAM from C(1%) to C(100%) (C(10%)) or an absolute size (C(16G)), as the
+            kernel's tmpfs takes it (a number with an optional C(k), C(m), C(g), C(t), C(p) or C(e)), never 0
+            (which means no limit), without leading zeros or trailing characters.
         type: str
         required: true
       mode:
-        description: Mode of the tmpfs root.
-        type: str
+        description: Mode of the tmpfs root, read as for I(mounts[].mode).
+        type: raw
         default: "1777"
       opts:
         description: Other options.
@@ -109,11 +133,11 @@ options:
         type: bool
         default: false
   device_timeout:
-    description: The C(x-systemd.device-timeout) given to data mounts; empty to leave it out.
+    description: The C(x-systemd.device-timeout) given to data mounts, a systemd time span without blanks; empty to leave it out.
     type: str
     default: 10s
   backup:
-    description: Keep a timestamped copy of the old file beside it when it changes.
+    description: Keep a timestamped copy of the old file beside it (beside the link's target for a symlink) when it changes.
     type: bool
     default: true
 extends_documentation_fragment:
@@ -162,9 +186,11 @@ filesystems:
 import grp
 import os
 import pwd
+import re
 import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.dlops.gpu.plugins.module_utils import atomic_file
 from ansible_collections.dlops.gpu.plugins.module_utils import fstab
 
 
@@ -183,14 +209,15 @@ def blkid_filesystems(module):
             current = {}
             continue
         key, _sep, value = line.partition("=")
-        current[key] = value
+        current[key] = re.sub(r"\\(.)", r"\1", value)  # -o export escapes blanks and quotes for the shell
     return filesystems
 
 
 def resolve(src, filesystems):
-    key, _sep, value = src.partition("=")
+    """The filesystem ``src`` names (UUID=, LABEL=, PARTUUID=, PARTLABEL= or /dev/disk/by-*), or None."""
+    key, value = fstab.source_key(src)
     for fs in filesystems:
-        if fs.get(key) == value:
+        if key in fs and fstab.source_key("%s=%s" % (key, fs[key])) == (key, value):
             return fs
     return None
 
@@ -202,17 +229,18 @@ def describe(filesystems):
 
 
 def mountinfo():
-    """Map mount point -> (fstype, set of options, per-mount and super)."""
+    """Map mount point (normalised) -> (fstype, set of options, per-mount and super)."""
     mounts = {}
-    with open("/proc/self/mountinfo") as handle:
-        for line in handle:
-            left, _sep, right = line.partition(" - ")
-            fields = left.split()
-            rest = right.split()
-            if len(fields) < 6 or len(rest) < 3:
-                continue
-            options = set(fields[5].split(",")) | set(rest[2].split(","))
-            mounts[fstab.unescape(fields[4])] = (rest[0], options)
+    with open("/proc/self/mountinfo", "rb") as handle:
+        data = fstab.decode(handle.read())
+    for line in data.split("\n"):
+        left, _sep, right = line.partition(" - ")
+        fields = left.split()
+        rest = right.split()
+        if len(fields) < 6 or len(rest) < 3:
+            continue
+        options = set(fields[5].split(",")) | set(rest[2].split(","))
+        mounts[fstab.normalize_target(fstab.unescape(fields[4]))] = (rest[0], options)
     return mounts
 
 
@@ -222,31 +250,42 @@ def verify(module, path):
     return out + err
 
 
-def ids(module, owner, group):
-    uid = gid = -1
+def preflight(params):
+    """Every check a request needs before anything changes; returns the problems found."""
+    problems = fstab.request_problems(params["mounts"], params["noatime"], params["tmpfs"], params["device_timeout"])
+    unknown_users, unknown_groups = [], []
+    for mount in params["mounts"]:
+        if mount.get("owner") is not None and lookup(pwd.getpwnam, mount["owner"]) is None:
+            unknown_users.append("%s (for %s)" % (mount["owner"], mount["path"]))
+        if mount.get("group") is not None and lookup(grp.getgrnam, mount["group"]) is None:
+            unknown_groups.append("%s (for %s)" % (mount["group"], mount["path"]))
+    if unknown_users:
+        problems.append("this host has no user %s: create it first or change owner" % ", ".join(unknown_users))
+    if unknown_groups:
+        problems.append("this host has no group %s: create it first or change group" % ", ".join(unknown_groups))
+    return problems
+
+
+def lookup(getter, name):
     try:
-        if owner is not None:
-            uid = pwd.getpwnam(owner).pw_uid
-        if group is not None:
-            gid = grp.getgrnam(group).gr_gid
-    except KeyError as exc:
-        module.fail_json(msg="unknown user or group for a mount point: %s" % exc)
+        return getter(name)
+    except KeyError:
+        return None
+
+
+def ids(mount):
+    uid = gid = -1
+    if mount.get("owner") is not None:
+        uid = pwd.getpwnam(mount["owner"]).pw_uid
+    if mount.get("group") is not None:
+        gid = grp.getgrnam(mount["group"]).gr_gid
     return uid, gid
 
 
-def wanted_mode(module, mode):
-    if mode is None:
-        return None
-    try:
-        return int(str(mode), 8)
-    except ValueError:
-        module.fail_json(msg="mode %r is not an octal number such as \"0755\"" % mode)
-
-
-def fix_mount_point(module, mount, apply):
+def fix_mount_point(mount, apply):
     """Owner and mode of an existing mount point; returns whether they differ."""
-    uid, gid = ids(module, mount.get("owner"), mount.get("group"))
-    mode = wanted_mode(module, mount.get("mode"))
+    uid, gid = ids(mount)
+    mode = fstab.parse_mode(mount.get("mode"))
     st = os.stat(mount["path"])
     differs = (uid != -1 and st.st_uid != uid) or (gid != -1 and st.st_gid != gid) or (
         mode is not None and (st.st_mode & 0o7777) != mode)
@@ -268,7 +307,7 @@ def main():
                 opts=dict(type="list", elements="str", default=["defaults"]),
                 owner=dict(type="str"),
                 group=dict(type="str"),
-                mode=dict(type="str"),
+                mode=dict(type="raw"),
                 mount=dict(type="bool", default=True),
                 dump=dict(type="int", default=0),
                 passno=dict(type="int", default=2, no_log=False),
@@ -278,7 +317,7 @@ def main():
             tmpfs=dict(type="dict", options=dict(
                 path=dict(type="path", default="/tmp"),
                 size=dict(type="str", required=True),
-                mode=dict(type="str", default="1777"),
+                mode=dict(type="raw", default="1777"),
                 opts=dict(type="list", elements="str", default=["nosuid", "nodev"]),
                 mount=dict(type="bool", default=False),
             )),
@@ -292,15 +331,13 @@ def main():
     apply = not module.check_mode
     result = dict(changed=False, changes=[], mounted=[], filesystems=[])
 
-    # Preflight: every source must name a filesystem this host has, of the type asked.
+    # Preflight: the request itself, then every source must name a filesystem this host has, of the type asked.
+    problems = preflight(params)
+    if problems:
+        module.fail_json(msg="%s: %s; nothing was changed" % (path, fstab.display("; ".join(problems))), **result)
     filesystems = blkid_filesystems(module) if params["mounts"] else []
     result["filesystems"] = filesystems
     for mount in params["mounts"]:
-        if not mount["src"].startswith(("UUID=", "LABEL=")) or len(mount["src"].split("=", 1)[1]) == 0:
-            module.fail_json(msg="%s: src must be UUID=... or LABEL=... (see `blkid` or `lsblk -f`), not %r"
-                             % (mount["path"], mount["src"]))
-        if not os.path.isabs(mount["path"]) or os.path.normpath(mount["path"]) == "/":
-            module.fail_json(msg="mount point %r must be an absolute path other than /" % mount["path"])
         fs = resolve(mount["src"], filesystems)
         if fs is None:
             module.fail_json(
@@ -309,65 +346,70 @@ def main():
                 **result)
         if fs.get("TYPE") and fs["TYPE"] != mount["fstype"]:
             module.fail_json(
-                msg="%s holds %s, not %s: set fstype to %s for %s" % (
+                msg="%s holds %s, not %s: set fstype to %s for %s; nothing was changed" % (
                     mount["src"], fs["TYPE"], mount["fstype"], fs["TYPE"], mount["path"]), **result)
 
-    before = ""
-    if os.path.exists(path):
-        with open(path) as handle:
-            before = handle.read()
     try:
-        after, changes = fstab.plan(before, params["mounts"], params["noatime"], params["tmpfs"],
-                                    params["device_timeout"])
+        real = atomic_file.resolve(path)
+        before = atomic_file.read(real)
+    except atomic_file.FileWriteError as exc:
+        module.fail_json(msg="%s; nothing was changed" % exc, **result)
+    try:
+        after, changes = fstab.plan(before or b"", params["mounts"], params["noatime"], params["tmpfs"],
+                                    params["device_timeout"], name=path)
     except fstab.FstabError as exc:
-        module.fail_json(msg=str(exc), **result)
-    result["changes"] = changes
+        module.fail_json(msg=fstab.display(str(exc)), **result)
+    result["changes"] = [dict((k, fstab.display(v)) for k, v in change.items()) for change in changes]
 
     missing_points = [m["path"] for m in params["mounts"] if not os.path.isdir(m["path"])]
     if changes:
-        fd, candidate = tempfile.mkstemp(prefix=".fstab.", dir=os.path.dirname(path) or "/")
         try:
-            with os.fdopen(fd, "w") as handle:
+            atomic_file.check_writable(real)
+        except atomic_file.FileWriteError as exc:
+            module.fail_json(msg=str(exc), **result)
+        fd, candidate = tempfile.mkstemp(prefix=".fstab.", dir=module.tmpdir)
+        try:
+            with os.fdopen(fd, "wb") as handle:
                 handle.write(after)
-            old_report = verify(module, path) if before else ""
+            old_report = verify(module, real) if before else ""
             problems = fstab.new_verify_errors(old_report, verify(module, candidate), missing_points)
-            if problems:
-                module.fail_json(msg="the new %s would not pass findmnt --verify; nothing was changed: %s"
-                                 % (path, "; ".join(problems)), **result)
-            if apply:
-                if params["backup"] and before:
-                    result["backup_file"] = module.backup_local(path)
-                if os.path.exists(path):
-                    st = os.stat(path)
-                    os.chmod(candidate, st.st_mode & 0o7777)
-                else:
-                    os.chmod(candidate, 0o644)
-                module.atomic_move(candidate, path)
         finally:
-            if os.path.exists(candidate):
-                os.unlink(candidate)
+            os.unlink(candidate)
+        if problems:
+            module.fail_json(msg="the new %s would not pass findmnt --verify; nothing was changed: %s"
+                             % (path, "; ".join(problems)), **result)
+        if apply:
+            if params["backup"] and before is not None:
+                result["backup_file"] = module.backup_local(real)
+            try:
+                atomic_file.write(path, after, mode=None if before is not None else 0o644)
+            except atomic_file.FileWriteError as exc:
+                module.fail_json(msg=str(exc), **result)
         result["changed"] = True
-        result["diff"] = dict(before=before, after=after, before_header=path, after_header=path)
+        result["diff"] = dict(before=fstab.display(fstab.decode(before or b"")), after=fstab.display(fstab.decode(after)),
+                              before_header=path, after_header=path)
 
     live = mountinfo()
     changed_targets = set(c["target"] for c in changes)
     wanted = []  # (mount point, action, extra option)
     for mount in params["mounts"]:
+        target = fstab.normalize_target(mount["path"])
         if mount["path"] in missing_points:
             result["changed"] = True
             if apply:
                 os.makedirs(mount["path"], 0o755)
         if mount["mount"]:
-            action = fstab.mount_action(live.get(mount["path"]), mount["path"] in changed_targets, option="noatime")
-            wanted.append((mount["path"], action, None))
+            action = fstab.mount_action(live.get(target), target in changed_targets, option="noatime")
+            wanted.append((target, action, None))
     if params["remount_noatime"]:
         for target in params["noatime"]:
+            target = fstab.normalize_target(target)
             if target in live:  # an entry that is not mounted now gets noatime when it is
                 wanted.append((target, "remount" if "noatime" not in live[target][1] else None, "noatime"))
     tmpfs = params["tmpfs"]
     if tmpfs and tmpfs["mount"]:
-        wanted.append((tmpfs["path"], fstab.mount_action(
-            live.get(tmpfs["path"]), tmpfs["path"] in changed_targets, fstype="tmpfs"), None))
+        target = fstab.normalize_target(tmpfs["path"])
+        wanted.append((target, fstab.mount_action(live.get(target), target in changed_targets, fstype="tmpfs"), None))
     for target, action, extra in wanted:
         if action:
             result["changed"] = True
@@ -377,7 +419,7 @@ def main():
 
     # Owner and mode apply to the mounted filesystem's root, so they come last.
     for mount in params["mounts"]:
-        if os.path.isdir(mount["path"]) and fix_mount_point(module, mount, apply):
+        if os.path.isdir(mount["path"]) and fix_mount_point(mount, apply):
             result["changed"] = True
 
     module.exit_json(**result)

@@ -75,3 +75,23 @@ def test_managed_entries_pass_findmnt_verify(host):
             failing.add(target)
     assert "/data" not in failing
     assert "/tmp" not in failing
+
+
+def test_symlinked_fstab_stays_a_link_to_its_crlf_target(host):
+    # side_effect.yml made /etc/fstab a link to a CRLF copy and ran the role through it twice.
+    link = host.file("/etc/fstab")
+    assert link.is_symlink
+    assert link.linked_to == "/etc/alt/fstab"
+    raw = host.file("/etc/alt/fstab").content
+    assert raw.count(b"\n") == raw.count(b"\r\n") > 10
+    assert b"tmpfs /tmp tmpfs nosuid,nodev,size=10%,mode=1777 0 0\r\n" in raw
+    assert not any(name.startswith(".dlops-") or name.startswith(".fstab.") for name in host.check_output(
+        "ls -1a /etc /etc/alt").splitlines())
+
+
+def test_real_findmnt_reads_the_crlf_fstab_through_the_link(host):
+    targets = host.check_output("findmnt --fstab -n -o TARGET").splitlines()
+    for target in ("/data", "/tmp", "/scratch", "/mnt/with space", "/boot/efi"):
+        assert target in targets
+    summary = host.run("findmnt --verify").stderr.strip().splitlines()[-1]
+    assert summary.startswith("0 parse errors,"), summary

@@ -163,7 +163,7 @@ def test_drop_in_carries_the_operators_cri_table_for_old_containerd():
     assert cri["containerd"]["default_runtime_name"] == "runc"
     assert cri["containerd"]["runtimes"]["runc"]["options"] == {"SystemdCgroup": True}
     assert cri["containerd"]["runtimes"]["nvidia"]["options"] == {"BinaryName": RUNTIME}
-    # An imported file that sets the plugin replaces it, as containerd before 1.7 does.
+    # An imported file that sets the plugin replaces it, as containerd before 2.0 does.
     assert engine_config.carried_cri(operator, [site], 2) == {
         "io.containerd.grpc.v1.cri": {"sandbox_image": "registry.example.internal/pause:3.10"}}
 
@@ -336,8 +336,22 @@ def test_an_operator_file_after_the_drop_in_that_sets_cri_is_refused_on_1_6(tmp_
     with pytest.raises(ConfigError, match="zz.toml sets the plugin io.containerd.grpc.v1.cri and containerd 1.6 "
                                           "loads it after"):
         engine_config.imported_before_drop_in(order, drop, 2, (1, 6))
-    # containerd 1.7 merges key by key: the operator's file keeps its settings, the runtime stays.
-    assert engine_config.imported_before_drop_in(order, drop, 2, (1, 7)) == []
+    # containerd 1.7 replaces whole plugin tables too (seen with the real 1.7.24 in the container_toolkit scenario).
+    with pytest.raises(ConfigError, match="containerd 1.7 loads it after"):
+        engine_config.imported_before_drop_in(order, drop, 2, (1, 7))
+    # containerd 2.0 merges key by key: the operator's file keeps its settings, the runtime stays.
+    assert engine_config.imported_before_drop_in(order, drop, 3, (2, 0)) == []
+
+
+def test_containerd_1_6_globs_a_relative_import_against_its_working_directory(tmp_path):
+    """containerd 1.6 expands "conf.d/*.toml" from / (its working directory), 1.7 beside the importing file."""
+    root = tree(tmp_path, {"etc/conf.d/site-1.toml": 'version = 2\n'})
+    main = os.path.join(root, "etc/config.toml")
+    imports = ["conf.d/site-*.toml", "conf.d/plain.toml"]
+    assert engine_config.resolve_imports(main, imports, release=(1, 7)) == [
+        os.path.join(root, "etc/conf.d/site-1.toml"), os.path.join(root, "etc/conf.d/plain.toml")]
+    # From /, the relative glob matches nothing here; a relative plain path is still joined to the file's folder.
+    assert engine_config.resolve_imports(main, imports, release=(1, 6)) == [os.path.join(root, "etc/conf.d/plain.toml")]
 
 
 def test_nested_import_covering_the_drop_in_counts(tmp_path):
