@@ -2,9 +2,15 @@
 engines' own view of their configuration, and a container run through the nvidia runtime."""
 
 import json
+import os
 import tomllib
 
 import pytest
+
+# What prepare.yml seeded, per host: the operator's bytes the role must keep.
+SEEDED = os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, "files")
+CRI = "io.containerd.grpc.v1.cri"
+DROP_IN = "/etc/containerd/conf.d/99-nvidia.toml"
 
 PACKAGES = ["nvidia-container-toolkit", "nvidia-container-toolkit-base", "libnvidia-container-tools",
             "libnvidia-container1"]
@@ -38,6 +44,45 @@ def test_daemon_json_keeps_the_operators_keys(host):
     config = json.loads(host.file("/etc/docker/daemon.json").content_string)
     assert {key: config[key] for key in OPERATOR_DOCKER} == OPERATOR_DOCKER
     assert config["runtimes"] == {"nvidia": {"path": "/usr/bin/nvidia-container-runtime", "args": []}}
+
+
+def seeded(host, name):
+    """The bytes prepare.yml seeded: daemon.json gets CRLF line ends there (the repository keeps LF)."""
+    with open(os.path.join(SEEDED, host.backend.get_hostname(), name), "rb") as handle:
+        data = handle.read()
+    return data.replace(b"\n", b"\r\n") if name == "daemon.json" else data
+
+
+def one_insertion(before, after):
+    """(offset, bytes added) when ``after`` is ``before`` with one run of bytes added and nothing else changed."""
+    assert len(after) > len(before), "nothing was added"
+    prefix = 0
+    while prefix < len(before) and before[prefix] == after[prefix]:
+        prefix += 1
+    suffix = 0
+    while suffix < len(before) - prefix and before[-1 - suffix] == after[-1 - suffix]:
+        suffix += 1
+    assert prefix + suffix == len(before), "bytes of the original changed at offset %d" % prefix
+    return prefix, after[prefix:len(after) - suffix]
+
+
+def test_a_linked_daemon_json_stays_a_link_and_its_target_keeps_the_operators_bytes(host):
+    if host.backend.get_hostname() != "debian12":
+        pytest.skip("the link is seeded on debian12")
+    link = host.file("/etc/docker/daemon.json")
+    assert link.is_symlink and link.linked_to == "/etc/docker/site/daemon.json"
+    target = host.file("/etc/docker/site/daemon.json")
+    assert target.is_file and not target.is_symlink and target.mode == 0o640
+    before, after = seeded(host, "daemon.json"), target.content
+    at, added = one_insertion(before, after)
+    # The runtime is added after the last member, in the file's own line ends (CRLF) and indentation (tabs).
+    assert before[at:] == b"\r\n}\r\n"
+    assert b"\n" not in added.replace(b"\r\n", b"") and b"\r" not in added.replace(b"\r\n", b"")
+    assert added.startswith(b",\r\n\t\"runtimes\": {\r\n\t\t\"nvidia\": {")
+    assert json.loads(after)["runtimes"] == {"nvidia": {"path": "/usr/bin/nvidia-container-runtime", "args": []}}
+    info = json.loads(host.check_output("docker info --format '{{json .}}'"))
+    assert "nvidia" in info["Runtimes"]
+    assert {"dlops.site=Z\u00fcrich", "dlops.team=\u00e9quipe-gpu"} <= set(info["Labels"])
 
 
 def test_docker_lists_the_runtime_and_keeps_its_settings(host):
@@ -74,18 +119,40 @@ def test_containerd_reads_the_runtime_from_the_drop_in(host):
 
 def test_containerd_keeps_the_operators_settings(host):
     config = dump(host)
-    cri = config["plugins"]["io.containerd.grpc.v1.cri"]
+    cri = config["plugins"][CRI]
+    # Both from the site's file, reached through a relative import (debian13: the glob conf.d/site-*.toml).
+    assert "/etc/containerd/conf.d/site-10-cri.toml" in config["imports"]
+    assert cri["sandbox_image"] == "registry.example.internal/pause:3.9"
+    assert cri["containerd"]["runtimes"]["runc"]["options"]["SystemdCgroup"] is True
     if host.backend.get_hostname() == "debian12":
-        # containerd 1.6 replaces whole plugin tables on import: the drop-in carries the operator's along.
-        assert cri["sandbox_image"] == "registry.example.internal/pause:3.9"
+        # containerd 1.x replaces whole plugin tables on import: the drop-in carries the operator's along.
         assert cri["registry"]["config_path"] == "/etc/containerd/certs.d"
         assert cri["containerd"]["default_runtime_name"] == "runc"
-        assert cri["containerd"]["runtimes"]["runc"]["options"]["SystemdCgroup"] is True
         assert config["plugins"]["io.containerd.internal.v1.opt"]["path"] == "/srv/containerd/opt"
         assert config["root"] == "/srv/containerd"
     else:
-        # Debian's own configuration, untouched but for the imports line.
+        # Debian's own setting in the main file (also Debian's default, so this alone proves little).
         assert cri["cni"]["bin_dir"] == "/usr/lib/cni"
+
+
+def test_containerd_sees_what_it_saw_before_plus_the_runtime(host):
+    """containerd's own view (config dump) after the role is its view before (prepare.yml) plus the runtime."""
+    before = tomllib.loads(host.file("/root/containerd-dump-before.toml").content_string)
+    after = dump(host)
+    runtime = after["plugins"][CRI]["containerd"]["runtimes"].pop("nvidia")
+    assert runtime["options"]["BinaryName"] == "/usr/bin/nvidia-container-runtime"
+    # containerd lists the files it loaded in no set order.
+    assert set(after.pop("imports")) == set(before.pop("imports")) | {DROP_IN}
+    assert after == before
+
+
+def test_containerd_main_config_changes_only_by_the_import(host):
+    before, after = seeded(host, "config.toml"), host.file("/etc/containerd/config.toml").content
+    at, added = one_insertion(before, after)
+    start = before.index(b"imports = [")
+    assert start < at <= before.index(b"]", start), "added outside the imports array"
+    assert added.strip(b" \t\r\n,") == json.dumps(DROP_IN).encode()
+    assert host.file("/etc/containerd/conf.d/site-10-cri.toml").content == seeded(host, "site-10-cri.toml")
 
 
 def test_dockerd_validates_the_file_where_it_can(host):
