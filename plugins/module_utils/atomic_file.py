@@ -16,6 +16,7 @@ __metaclass__ = type
 
 import errno
 import os
+import re
 import stat
 import struct
 import tempfile
@@ -36,15 +37,67 @@ class FileWriteError(Exception):
     """The file cannot be replaced; the message names it and says why. Nothing was changed."""
 
 
-def resolve(path):
-    """The file that a write to ``path`` changes: ``path`` with every symlink followed.
+MAX_LINKS = 40  # as the kernel's ELOOP
 
-    A dangling link resolves to the file it would point to (which the write creates). A link loop is refused.
+
+def follow(path):
+    """``path`` with every symlink followed, as the kernel follows them, each link checked on the way.
+
+    A link that another user owns, in a folder other users can write to (such as /tmp), is refused unless that
+    folder is its owner's: the rule of the kernel's fs.protected_symlinks, applied whatever the host's setting,
+    so that nobody but root chooses what root changes. Parts that do not exist are kept as they are written.
     """
-    real = os.path.realpath(path)
-    # realpath stops at a loop and hands back a path that still holds a link: in its last part or a folder.
-    if os.path.islink(real) or os.path.realpath(os.path.dirname(real)) != os.path.dirname(real):
-        raise FileWriteError("%s: its symlinks form a loop; point the link at a file, then run again" % path)
+    parts = [part for part in os.path.abspath(path).split("/") if part][::-1]
+    current, links = "/", 0
+    while parts:
+        part = parts.pop()
+        if part == ".":
+            continue
+        if part == "..":
+            current = os.path.dirname(current)
+            continue
+        candidate = os.path.join(current, part)
+        try:
+            st = os.lstat(candidate)
+        except OSError:
+            current = candidate
+            continue
+        if not stat.S_ISLNK(st.st_mode):
+            current = candidate
+            continue
+        links += 1
+        if links > MAX_LINKS:
+            raise FileWriteError("%s: its symlinks form a loop (more than %d links); point the link at a file, then "
+                                 "run again" % (path, MAX_LINKS))
+        _check_link_owner(path, candidate, st, current)
+        target = os.readlink(candidate)
+        if target.startswith("/"):
+            current = "/"
+        parts.extend([piece for piece in target.split("/") if piece][::-1])
+    return current
+
+
+def _check_link_owner(path, link, link_stat, folder):
+    try:
+        folder_stat = os.stat(folder)
+    except OSError:
+        return
+    if not folder_stat.st_mode & stat.S_IWOTH:
+        return
+    if link_stat.st_uid in (os.geteuid(), folder_stat.st_uid):
+        return
+    raise FileWriteError("%s leads through the symlink %s, owned by uid %d in %s, a folder every user can write to: "
+                         "that user would choose what is changed; remove the link or give it to root, then run "
+                         "again; nothing was changed" % (path, link, link_stat.st_uid, folder))
+
+
+def resolve(path):
+    """The file that a write to ``path`` changes: ``path`` with every symlink followed (see ``follow``).
+
+    A dangling link resolves to the file it would point to (which the write creates), when its folder exists. A
+    link loop is refused.
+    """
+    real = follow(path)
     folder = os.path.dirname(real)
     if real != os.path.abspath(path) and not os.path.isdir(folder):
         raise FileWriteError("%s is a link to %s, whose folder %s does not exist (a filesystem not mounted?): "
@@ -54,6 +107,21 @@ def resolve(path):
         raise FileWriteError("%s is a folder (%s), not a file" % (path, real) if real != path
                              else "%s is a folder, not a file" % path)
     return real
+
+
+def mount_points(mountinfo="/proc/self/mountinfo"):
+    """The mount points this process sees (field 5 of mountinfo, octal escapes decoded)."""
+    try:
+        with open(mountinfo, "rb") as handle:
+            lines = handle.read().decode("utf-8", "surrogateescape").splitlines()
+    except (IOError, OSError):
+        return set()
+    found = set()
+    for line in lines:
+        fields = line.split(" ")
+        if len(fields) > 4:
+            found.add(re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), fields[4]))
+    return found
 
 
 def read(path):
@@ -115,6 +183,9 @@ def check_writable(path):
     if read_only:
         raise FileWriteError("%s is on a read-only filesystem (%s): remount it read-write, then run again; "
                              "nothing was changed" % (path, existing))
+    if os.path.lexists(path) and path in mount_points():
+        raise FileWriteError("%s is a mount point (a file bind-mounted there): a rename cannot replace it; change "
+                             "the file mounted there, or unmount it, then run again; nothing was changed" % path)
     for what, target in (("file", path), ("folder", existing)):
         if what == "file" and not os.path.lexists(target):
             continue

@@ -288,6 +288,11 @@ def check_size(size):
         raise FstabError(
             "tmpfs size %r is not valid: use a percentage of RAM from 1%% to 100%% such as '10%%', or an absolute "
             "size such as '16G' (a number above 0 with an optional k, m, g, t, p or e)" % (size,))
+    if match.group(2) is None and int(match.group(1)) < 1 << 20:
+        # The kernel takes a bare number as bytes: 16 would be a /tmp of one page.
+        raise FstabError(
+            "tmpfs size %r is a number of bytes, under 1 MiB: give a unit (such as '16G') or a percentage of RAM "
+            "(such as '10%%')" % (size,))
 
 
 def tmpfs_options(size, mode, options):
@@ -309,9 +314,11 @@ def _option_problems(what, opts):
             if not piece:
                 problems.append("%s: option list %r has an empty item (two commas, or a comma at an end)"
                                 % (what, item))
-            elif re.search(r"[\s#]", piece) or _CONTROL_RE.search(piece):
-                problems.append("%s: option %r holds a blank, a newline, a control character or '#'; an fstab "
-                                "option cannot" % (what, piece))
+            elif re.search(r"[\s#\\]", piece) or _CONTROL_RE.search(piece):
+                # A backslash too: libmount decodes \ooo escapes in the options field, so "\012" would become
+                # a newline in the unit systemd-fstab-generator writes.
+                problems.append("%s: option %r holds a blank, a newline, a control character, '#' or a backslash; "
+                                "an fstab option cannot" % (what, piece))
     return problems
 
 

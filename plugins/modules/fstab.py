@@ -361,7 +361,22 @@ def main():
         module.fail_json(msg=fstab.display(str(exc)), **result)
     result["changes"] = [dict((k, fstab.display(v)) for k, v in change.items()) for change in changes]
 
-    missing_points = [m["path"] for m in params["mounts"] if not os.path.isdir(m["path"])]
+    missing_points = []
+    for mount in params["mounts"]:
+        # The mount point gets an owner and a mode, and may be made: never through someone else's link.
+        try:
+            point = atomic_file.follow(mount["path"])
+        except atomic_file.FileWriteError as exc:
+            module.fail_json(msg="%s; nothing was changed" % exc, **result)
+        if os.path.lexists(point) and not os.path.isdir(point):
+            module.fail_json(msg="mount point %s is %s, not a folder: remove it or choose another path; nothing was "
+                                 "changed" % (mount["path"], "a file" if os.path.isfile(point) else "not a folder"),
+                             **result)
+        if not os.path.lexists(point):
+            if point != os.path.abspath(mount["path"]):
+                module.fail_json(msg="mount point %s is a link to %s, which does not exist: make it or change the "
+                                     "link; nothing was changed" % (mount["path"], point), **result)
+            missing_points.append(mount["path"])
     if changes:
         try:
             atomic_file.check_writable(real)
@@ -384,6 +399,8 @@ def main():
             try:
                 atomic_file.write(path, after, mode=None if before is not None else 0o644)
             except atomic_file.FileWriteError as exc:
+                if result.get("backup_file"):
+                    os.unlink(result.pop("backup_file"))
                 module.fail_json(msg=str(exc), **result)
         result["changed"] = True
         result["diff"] = dict(before=fstab.display(fstab.decode(before or b"")), after=fstab.display(fstab.decode(after)),

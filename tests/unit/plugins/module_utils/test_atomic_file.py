@@ -185,3 +185,59 @@ def test_reading_a_fifo_is_refused_without_hanging(tmp_path):
     os.mkfifo(str(fifo))
     with pytest.raises(atomic_file.FileWriteError, match="not a regular file"):
         atomic_file.read(str(fifo))
+
+
+def planted_link(tmp_path, target, uid=65534):
+    """A link another user planted in a folder every user can write to, as /tmp is."""
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    os.chmod(str(shared), 0o1777)
+    link = shared / "daemon.json"
+    link.symlink_to(str(target))
+    os.lchown(str(link), uid, uid)
+    return link
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="planting a link of another user takes root")
+def test_a_link_planted_by_another_user_in_a_shared_folder_is_refused(tmp_path):
+    victim = tmp_path / "victim"
+    victim.write_bytes(b"root's\n")
+    link = planted_link(tmp_path, victim)
+    before = tree(tmp_path)
+    with pytest.raises(atomic_file.FileWriteError, match="owned by uid 65534 .* a folder every user can write to"):
+        atomic_file.write(str(link), b"hacked\n")
+    assert tree(tmp_path) == before
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="changing a link's owner takes root")
+def test_a_link_of_roots_own_in_a_shared_folder_is_followed(tmp_path):
+    victim = tmp_path / "real"
+    victim.write_bytes(b"old\n")
+    link = planted_link(tmp_path, victim, uid=0)
+    assert atomic_file.write(str(link), b"new\n") == str(victim)
+    assert victim.read_bytes() == b"new\n"
+
+
+def test_follow_resolves_links_climbing_through_other_links(tmp_path):
+    (tmp_path / "a" / "b").mkdir(parents=True)
+    (tmp_path / "up").symlink_to("a/b")
+    (tmp_path / "conf").symlink_to("up/../c.toml")
+    assert atomic_file.follow(str(tmp_path / "conf")) == os.path.realpath(str(tmp_path / "conf"))
+
+
+def test_a_bind_mounted_file_is_named_before_anything_is_made(tmp_path, monkeypatch):
+    target = tmp_path / "fstab"
+    target.write_bytes(b"x\n")
+    monkeypatch.setattr(atomic_file, "mount_points", lambda: {str(target)})
+    before = tree(tmp_path)
+    with pytest.raises(atomic_file.FileWriteError, match="is a mount point"):
+        atomic_file.write(str(target), b"y\n")
+    assert tree(tmp_path) == before
+
+
+def test_mount_points_reads_mountinfo_with_its_escapes(tmp_path):
+    info = tmp_path / "mountinfo"
+    info.write_text("22 1 8:1 / / rw - ext4 /dev/sda1 rw\n"
+                    "30 22 8:1 /src/fstab /etc/fstab ro - ext4 /dev/sda1 rw\n"
+                    "31 22 0:5 / /mnt/my\\040disk rw - tmpfs tmpfs rw\n")
+    assert atomic_file.mount_points(str(info)) == {"/", "/etc/fstab", "/mnt/my disk"}

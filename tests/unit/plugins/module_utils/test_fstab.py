@@ -284,12 +284,13 @@ def refused(match, **request):
     return str(err.value)
 
 
-@pytest.mark.parametrize("size", ["10%x", "16GB", " 16G", "16G ", "0", "0%", "101%", "-1G", "010%", "", "1.5G", None, True])
+@pytest.mark.parametrize("size", ["10%x", "16GB", " 16G", "16G ", "0", "0%", "101%", "-1G", "010%", "", "1.5G", None, True,
+                                  "1", "16", 16, "1048575"])
 def test_tmpfs_sizes_the_kernel_would_not_take_or_that_mean_no_limit_are_refused(size):
     refused("tmpfs size", tmpfs=dict(TMPFS, size=size))
 
 
-@pytest.mark.parametrize("size", ["1", "100%", "1%", "16G", "512m", "2t", "1P", "1e", "64k"])
+@pytest.mark.parametrize("size", ["1048576", "100%", "1%", "16G", "512m", "2t", "1P", "1e", "64k"])
 def test_tmpfs_sizes_the_kernel_takes(size):
     new, dummy = fstab.plan(b"", tmpfs=dict(TMPFS, size=size))
     assert new == ("tmpfs /tmp tmpfs nosuid,nodev,size=%s,mode=1777 0 0\n" % size).encode()

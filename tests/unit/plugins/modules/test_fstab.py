@@ -148,3 +148,45 @@ def test_data_mount_by_uuid_matches_an_existing_by_uuid_line(capsys, tmp_path, m
     assert result["changes"] == [], result
     assert path.read_bytes() == old
     assert result["changed"] is True  # only the mode of the mount point differs
+
+
+def blkid_of_one_disk(monkeypatch):
+    monkeypatch.setattr(module, "blkid_filesystems", lambda mod: [
+        {"DEVNAME": "/dev/loop0", "UUID": "0b6f4c7e-2d2f-4c55-9a57-0f4f6f0f1a11", "TYPE": "ext4"}])
+    return {"src": "UUID=0b6f4c7e-2d2f-4c55-9a57-0f4f6f0f1a11", "fstype": "ext4", "mount": False}
+
+
+@pytest.mark.parametrize("kind", ["file", "dangling link"])
+def test_a_mount_point_that_is_not_a_folder_is_refused_before_fstab_changes(capsys, tmp_path, monkeypatch, kind):
+    mount = blkid_of_one_disk(monkeypatch)
+    point = tmp_path / "data"
+    if kind == "file":
+        point.write_bytes(b"")
+    else:
+        point.symlink_to("gone/data")
+    (tmp_path / "fstab").write_bytes(b"# empty\n")
+    before = snapshot(tmp_path)
+    result = run(capsys, tmp_path, path=str(tmp_path / "fstab"), mounts=[dict(mount, path=str(point))])
+    assert result.get("failed") and "nothing was changed" in result["msg"], result
+    assert "not a folder" in result["msg"] or "does not exist" in result["msg"] or "is a file" in result["msg"]
+    assert snapshot(tmp_path) == before
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="planting a link of another user takes root")
+def test_a_mount_point_through_a_link_another_user_planted_is_refused(capsys, tmp_path, monkeypatch):
+    mount = blkid_of_one_disk(monkeypatch)
+    victim = tmp_path / "victim"
+    victim.mkdir()
+    os.chmod(str(victim), 0o700)
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    os.chmod(str(shared), 0o1777)
+    (shared / "data").symlink_to(str(victim))
+    os.lchown(str(shared / "data"), 65534, 65534)
+    (tmp_path / "fstab").write_bytes(b"# empty\n")
+    before = snapshot(tmp_path)
+    result = run(capsys, tmp_path, path=str(tmp_path / "fstab"),
+                 mounts=[dict(mount, path=str(shared / "data"), mode="1777", owner="nobody")])
+    assert result.get("failed") and "owned by uid 65534" in result["msg"], result
+    assert snapshot(tmp_path) == before
+    assert os.stat(str(victim)).st_mode & 0o7777 == 0o700
