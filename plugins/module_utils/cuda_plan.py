@@ -10,6 +10,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import json
 import re
 
 from ansible_collections.dlops.gpu.plugins.module_utils import cuda_versions
@@ -22,6 +23,7 @@ _VERSION_RE = re.compile(r"^[0-9]+\.[0-9]+(\.[0-9]+)?\Z")
 _SAFE_PATH_RE = re.compile(r"^(/[A-Za-z0-9._+-]+)+\Z")
 _COMPONENT_RE = re.compile(r"^[a-z0-9_]+\Z")
 _CUDNN_KEY_RE = re.compile(r"^[0-9]+(\.[0-9]+)?\Z")
+_SERIES_RE = re.compile(r"^[0-9]+\.[0-9]+\Z")
 # Role variables by what they must be.
 SETTING_KINDS = {
     "cuda_prefix": "path", "cuda_modulefiles_dir": "path", "cuda_switch_command": "path", "cuda_archive_dir": "path",
@@ -32,7 +34,56 @@ SETTING_KINDS = {
 
 
 def _shown(value):
-    return repr(value) if not isinstance(value, str) else '"%s"' % value.encode("unicode_escape").decode("ascii")
+    """The value as the operator wrote it in YAML, escaped: never a Python class name."""
+    if isinstance(value, str):
+        return '"%s"' % value.encode("unicode_escape").decode("ascii").replace('"', '\\"')  # a YAML "..." string
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return "null"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    try:
+        text = json.dumps(value, default=str, ensure_ascii=True)
+    except (TypeError, ValueError):
+        text = "..."
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _kind(value):
+    """What the value is, in YAML words (Ansible hands over str, dict and list subclasses with internal names)."""
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, bool):
+        return "true/false"
+    if value is None:
+        return "empty (null)"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, (list, tuple)):
+        return "a list"
+    return "another kind of value"
+
+
+def _spaces(items, pattern):
+    """'; remove the space(s) ...' for strings that would be valid but for whitespace around them."""
+    spaced = [item for item in items if isinstance(item, str) and item != item.strip() and pattern.match(item.strip())]
+    if not spaced:
+        return ""
+    return "; %s %s a space or newline before or after %s: remove it" % (
+        ", ".join(_shown(item) for item in spaced), "has" if len(spaced) == 1 else "have",
+        "it" if len(spaced) == 1 else "them")
+
+
+def _version_hint(value, pattern, what, example):
+    """What is wrong with a version (or key) that is not ``what``, and how to write it, as YAML."""
+    if isinstance(value, str) and value != value.strip() and pattern.match(value.strip()):
+        return "has a space or newline before or after it: remove it, for example %s" % example
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return "is a number: write it quoted, for example %s" % example
+    return "is not %s%s: for example %s" % (what, "" if isinstance(value, str) else " (it is %s)" % _kind(value), example)
 
 
 def _path_error(name, value):
@@ -46,8 +97,8 @@ def _path_error(name, value):
 def _list_error(name, value, example):
     if isinstance(value, (list, tuple)):
         return None
-    return ("%s must be a list, not %s %s: write it as a YAML list, for example %s: %s"
-            % (name, type(value).__name__, _shown(value), name, example))
+    return ("%s must be a list, not %s %s: write it as a YAML list, for example %s"
+            % (name, _kind(value), _shown(value), example))
 
 
 def settings_errors(settings):
@@ -63,44 +114,53 @@ def settings_errors(settings):
             if error:
                 errors.append(error)
         elif kind in ("versions", "components"):
-            error = _list_error(name, value, '["12.8", "13.0"]' if kind == "versions" else "[cuda_cudart, libcublas]")
+            error = _list_error(name, value, '%s: ["12.8", "13.0"]' % name if kind == "versions"
+                                else "%s: [cuda_cudart, libcublas]" % name)
             if error:
                 errors.append(error)
                 continue
             pattern = _VERSION_RE if kind == "versions" else _COMPONENT_RE
             bad = [item for item in value if not isinstance(item, str) or not pattern.match(item)]
             if bad:
-                errors.append("%s: %s %s: each must be %s" % (
+                errors.append("%s: %s %s: each must be %s%s" % (
                     name, ", ".join(_shown(item) for item in bad), "is not valid" if len(bad) == 1 else "are not valid",
                     'X.Y or X.Y.Z digits, quoted ("12.8", "12.8.1")' if kind == "versions"
-                    else "a redist component name (lower-case letters, digits, _), such as cuda_cudart"))
+                    else "a redist component name (lower-case letters, digits, _), such as cuda_cudart",
+                    _spaces(bad, pattern)))
         elif kind == "version_or_empty":
             if value not in ("", None) and (not isinstance(value, str) or not _VERSION_RE.match(value)):
-                errors.append('%s: %s is not X.Y or X.Y.Z digits: write it quoted, for example %s: "12.8"'
-                              % (name, _shown(value), name))
+                errors.append("%s: %s %s" % (name, _shown(value), _version_hint(
+                    value, _VERSION_RE, "X.Y or X.Y.Z digits", '%s: "12.8"' % name)))
         elif kind in ("components_by_toolkit", "cudnn_versions"):
+            example = ('%s: {"13.0": [cuda_cudart, cuda_nvcc]}' if kind == "components_by_toolkit"
+                       else '%s: {"12": "9.13"}') % name
             if not isinstance(value, dict):
-                errors.append("%s must be a mapping, not %s %s" % (name, type(value).__name__, _shown(value)))
+                errors.append("%s must be a mapping, not %s %s: write it as a YAML mapping, for example %s"
+                              % (name, _kind(value), _shown(value), example))
                 continue
             for key in sorted(value, key=str):
                 item = value[key]
+                key_example = _shown(key.strip() if isinstance(key, str) else str(key))
                 if kind == "cudnn_versions":
                     if not isinstance(key, str) or not _CUDNN_KEY_RE.match(key):
-                        errors.append('%s: key %s is not a CUDA major or X.Y: write it quoted ("12", "12.8")'
-                                      % (name, _shown(key)))
+                        errors.append("%s: key %s %s" % (name, _shown(key), _version_hint(
+                            key, _CUDNN_KEY_RE, "a CUDA major or X.Y", '%s: {"12": "9.13", "12.8": "9.10.2"}' % name)))
                     if not isinstance(item, str) or not _VERSION_RE.match(item):
-                        errors.append('%s: %s: %s is not a cuDNN release X.Y or X.Y.Z: write it quoted ("9.13")'
-                                      % (name, key, _shown(item)))
+                        errors.append("%s: %s: %s %s" % (name, _shown(key), _shown(item), _version_hint(
+                            item, _VERSION_RE, "a cuDNN release X.Y or X.Y.Z", '%s: {%s: "9.13"}' % (name, key_example))))
                     continue
-                if not isinstance(key, str) or not re.match(r"^[0-9]+\.[0-9]+\Z", key):
-                    errors.append('%s: key %s is not a toolkit X.Y: write it quoted ("12.8")' % (name, _shown(key)))
-                sub = _list_error("%s[%s]" % (name, key), item, "[cuda_cudart]")
+                if not isinstance(key, str) or not _SERIES_RE.match(key):
+                    errors.append("%s: key %s %s" % (name, _shown(key), _version_hint(
+                        key, _SERIES_RE, "a toolkit X.Y", '%s: {"12.8": [cuda_cudart]}' % name)))
+                where = "%s: %s" % (name, _shown(key))
+                sub = _list_error(where, item, "%s: {%s: [cuda_cudart]}" % (name, key_example))
                 if sub:
                     errors.append(sub)
-                elif [c for c in item if not isinstance(c, str) or not _COMPONENT_RE.match(c)]:
-                    errors.append("%s[%s]: %s: each must be a redist component name (lower-case letters, digits, _)"
-                                  % (name, key, ", ".join(_shown(c) for c in item
-                                                          if not isinstance(c, str) or not _COMPONENT_RE.match(c))))
+                    continue
+                bad = [c for c in item if not isinstance(c, str) or not _COMPONENT_RE.match(c)]
+                if bad:
+                    errors.append("%s: %s: each must be a redist component name (lower-case letters, digits, _)%s"
+                                  % (where, ", ".join(_shown(c) for c in bad), _spaces(bad, _COMPONENT_RE)))
     return errors
 
 

@@ -16,8 +16,13 @@ that leads into the alternatives folder under another name is refused.
 
 Every switch holds an exclusive flock(2) on LOCK_FILE from reading the links to
 the last rename, so two switches at once (the module, cuda-switch, or
-``flock /run/lock/dlops-cuda-switch.lock ...`` in a script) leave <prefix>/cuda
-and <prefix>/cuda-X at the same toolkit.
+``flock /run/dlops-gpu/cuda-switch.lock ...`` in a root script) leave
+<prefix>/cuda and <prefix>/cuda-X at the same toolkit. The lock lives in a
+folder only root can write (created 0755 when missing; refused when it is a
+link, or anyone else can write it), is opened without following links and must
+be a regular file of the caller's uid, so no other user can redirect root's
+open or hold every switch up; a lock held longer than the timeout (60 s by
+default) fails with the pid that holds it.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -26,11 +31,14 @@ __metaclass__ = type
 
 import collections
 import contextlib
+import errno
 import glob
 import json
 import os
 import re
+import stat
 import subprocess
+import time
 
 try:
     import fcntl
@@ -40,7 +48,10 @@ except ImportError:  # pragma: no cover - not a Linux host
 _SERIES_RE = re.compile(r"^([0-9]+)\.([0-9]+)\Z")
 _DIR_RE = re.compile(r"^cuda-([0-9]+)\.([0-9]+)$")
 _VERSION_SOURCES = ("version.json", "bin/nvcc", "lib64/libcudart.so.*", "targets/*/lib/libcudart.so.*")
-LOCK_FILE = "/run/lock/dlops-cuda-switch.lock"
+# Not /run/lock: a world-writable folder, where another user can plant the file (or a link) before root.
+LOCK_DIR = "/run/dlops-gpu"
+LOCK_FILE = LOCK_DIR + "/cuda-switch.lock"
+LOCK_TIMEOUT = 60
 ALTERNATIVES_DIR = "/etc/alternatives"
 # update-alternatives' own folders by default; tests point these at a temporary tree.
 ALTDIR = ALTERNATIVES_DIR
@@ -244,33 +255,137 @@ def apply(steps, alternatives=None):
     return changed
 
 
-@contextlib.contextmanager
-def lock(path=None):
-    """Hold the exclusive lock of every switch (flock(2) on ``path``, LOCK_FILE by default)."""
-    path = path or LOCK_FILE
-    folder = os.path.dirname(path)
+def _open_lock_folder(folder):
+    """A descriptor of the lock's folder, made (0755) when missing: refused unless it is a real folder that only its
+    owner, root or this user, can write."""
     try:
-        if folder and not os.path.isdir(folder):
-            os.makedirs(folder, 0o755)
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        os.mkdir(folder, 0o755)
     except OSError as exc:
+        if exc.errno != errno.EEXIST:  # EEXIST: there already, or another switch made it just now
+            raise SwitchError("cannot create the switch lock's folder %s: %s; nothing was changed"
+                              % (folder, exc.strerror or exc))
+    fix = ("remove it (`rm -r %s`: a switch makes it again, root-owned, mode 0755), then switch; nothing was changed"
+           % folder)
+    if os.path.islink(folder):
+        raise SwitchError("the switch lock's folder %s is a symbolic link, not a folder: %s" % (folder, fix))
+    try:
+        fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_NOFOLLOW", 0)
+                     | getattr(os, "O_CLOEXEC", 0))
+    except OSError as exc:
+        raise SwitchError("the switch lock's folder %s cannot be opened as a folder (%s): %s"
+                          % (folder, exc.strerror or exc, fix))
+    info = os.fstat(fd)
+    if info.st_uid not in (0, os.geteuid()) or info.st_mode & 0o022:
+        os.close(fd)
+        raise SwitchError("the switch lock's folder %s is owned by uid %d with mode %04o: it must be owned by root and "
+                          "writable by root alone (anyone who can write there can block or redirect every switch): %s"
+                          % (folder, info.st_uid, stat.S_IMODE(info.st_mode), fix))
+    return fd
+
+
+def _open_lock(path):
+    folder, name = os.path.split(os.path.abspath(path))
+    folder_fd = _open_lock_folder(folder)
+    flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0) | os.O_NONBLOCK
+    try:
+        fd = os.open(name, flags, 0o600, dir_fd=folder_fd)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise SwitchError("the switch lock %s is a symbolic link: a switch never follows it; remove it, then "
+                              "switch; nothing was changed" % path)
         raise SwitchError("cannot open the switch lock %s: %s; nothing was changed" % (path, exc.strerror or exc))
+    finally:
+        os.close(folder_fd)
+    info = os.fstat(fd)
+    problem = None
+    if not stat.S_ISREG(info.st_mode):
+        problem = "is not a regular file"
+    elif info.st_uid != os.geteuid():
+        problem = "is owned by uid %d, not by uid %d (the user switching): someone else made it" % (
+            info.st_uid, os.geteuid())
+    if problem:
+        os.close(fd)
+        raise SwitchError("the switch lock %s %s; remove it, then switch; nothing was changed" % (path, problem))
+    if info.st_mode & 0o077:
+        os.fchmod(fd, 0o600)  # flock needs only read access: nobody else may open it
+    return fd, info
+
+
+def lock_holders(info, proc_locks="/proc/locks"):
+    """The pids that /proc/locks shows holding a lock on the file whose fstat is ``info`` (waiters left out)."""
+    try:
+        with open(proc_locks) as handle:
+            lines = handle.read().splitlines()
+    except (IOError, OSError):
+        return []
+    exact, same_inode = [], []
+    for line in lines:
+        fields = line.split()
+        if len(fields) < 6 or fields[1] == "->":
+            continue
+        try:
+            pid = int(fields[4])
+            major, minor, inode = fields[5].split(":")
+            device = (int(major, 16), int(minor, 16))
+            inode = int(inode)
+        except ValueError:
+            continue
+        if inode != info.st_ino or pid <= 0:
+            continue
+        # Some filesystems (overlayfs, btrfs) report another device in stat than in /proc/locks.
+        (exact if device == (os.major(info.st_dev), os.minor(info.st_dev)) else same_inode).append(pid)
+    return exact or (same_inode if len(set(same_inode)) == 1 else [])
+
+
+def _describe_pid(pid):
+    try:
+        with open("/proc/%d/cmdline" % pid, "rb") as handle:
+            command = handle.read().replace(b"\0", b" ").decode("utf-8", "replace").strip()
+    except (IOError, OSError):
+        command = ""
+    return "pid %d%s" % (pid, " (%s)" % (command[:120] + ("..." if len(command) > 120 else "")) if command else "")
+
+
+@contextlib.contextmanager
+def lock(path=None, timeout=None):
+    """Hold the exclusive lock of every switch (flock(2) on ``path``, LOCK_FILE by default), waiting at most
+    ``timeout`` seconds (LOCK_TIMEOUT by default) for a switch that holds it."""
+    path = path or LOCK_FILE
+    timeout = LOCK_TIMEOUT if timeout is None else timeout
+    fd, info = _open_lock(path)
     try:
         if fcntl is not None:
-            fcntl.flock(fd, fcntl.LOCK_EX)
+            deadline, pause = time.time() + timeout, 0.001
+            while True:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except (IOError, OSError) as exc:
+                    if exc.errno not in (errno.EAGAIN, errno.EWOULDBLOCK, errno.EACCES):
+                        raise
+                if time.time() >= deadline:
+                    holders = lock_holders(info)
+                    raise SwitchError(
+                        "the switch lock %s is held by %s and was not released within %g s: another switch (the "
+                        "cuda_select module, cuda-switch, or a script under `flock %s`) is running or hangs; wait for "
+                        "it or stop it, then switch again; nothing was changed" % (
+                            path, ", ".join(_describe_pid(pid) for pid in holders) if holders
+                            else "another process (not found in /proc/locks)", timeout, path))
+                time.sleep(min(pause, max(deadline - time.time(), 0)))
+                pause = min(pause * 2, 0.02)
         yield path
     finally:
         os.close(fd)  # closing releases the lock
 
 
-def switch(prefix, series, major_link=True, alternatives=None, lock_file=None):
+def switch(prefix, series, major_link=True, alternatives=None, lock_file=None, lock_timeout=None):
     """Plan and apply under the lock: (steps as read under the lock, changed links).
 
     A switch that would be refused is refused before the lock file is even created.
     """
     alternatives = alternatives or Alternatives()
     plan(prefix, series, major_link, alternatives)
-    with lock(lock_file):
+    with lock(lock_file, lock_timeout):
         steps = plan(prefix, series, major_link, alternatives)
         return steps, apply(steps, alternatives)
 
@@ -295,6 +410,8 @@ def main(argv=None):
     parser.add_argument("--prefix", default="/usr/local")
     parser.add_argument("--list", action="store_true", help="list installed toolkits and the default")
     parser.add_argument("--lock-file", default=LOCK_FILE, help="the lock every switch holds (default %(default)s)")
+    parser.add_argument("--lock-timeout", type=float, default=LOCK_TIMEOUT,
+                        help="seconds to wait for a switch that holds the lock (default %(default)s)")
     args = parser.parse_args(argv)
     if args.list or not args.version:
         default = current_target(os.path.join(args.prefix, "cuda"))
@@ -302,7 +419,7 @@ def main(argv=None):
             sys.stdout.write("%s %-6s %s\n" % ("*" if default == os.path.realpath(path) else " ", series, path))
         return 0
     try:
-        changed = switch(args.prefix, args.version, lock_file=args.lock_file)[1]
+        changed = switch(args.prefix, args.version, lock_file=args.lock_file, lock_timeout=args.lock_timeout)[1]
         if changed:
             subprocess.call(["ldconfig"])
     except (SwitchError, OSError) as exc:

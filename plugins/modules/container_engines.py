@@ -28,8 +28,9 @@ description:
     to the importing file's folder, globs expanded, nested imports followed); a drop-in they reach already is not
     added again. An import that does not exist or cannot be read, starts with a byte order mark or nests more than
     256 levels deep fails the task with nothing changed. containerd before 2.0 replaces a whole plugin table with
-    an imported one (and before 1.7 globs a relative import against C(/), its working directory), so for those releases the drop-in carries the operator's CRI settings along with the runtime;
-    re-running the module refreshes that copy. After a change
+    an imported one (and before 1.7 globs a relative import against C(/), its working directory), so for those
+    releases the drop-in carries the operator's CRI settings along with the runtime; re-running the module
+    refreshes that copy. After a change
     C(containerd config dump) must show the runtime, or both files are put back and the task fails.
   - Engines that are not installed are reported as absent and left alone; nothing is installed.
   - Files are written to a temporary file beside them and renamed into place; a symlink stays a symlink and its

@@ -21,9 +21,13 @@ description:
     choice is kept in manual mode, so package upgrades leave it. Only those two names are ever changed.
   - A link that leads into C(/etc/alternatives) under any other name (an alternative that is not the toolkit's) is
     refused with nothing changed, never followed and never switched.
-  - The switch holds an exclusive lock (flock(2) on C(/run/lock/dlops-cuda-switch.lock), the same lock the
+  - The switch holds an exclusive lock (flock(2) on C(/run/dlops-gpu/cuda-switch.lock), the same lock the
     C(cuda-switch) command takes) from reading the links to the last rename, so two switches at once always leave
     C(<prefix>/cuda) and C(<prefix>/cuda-X) at the same toolkit.
+  - The lock's folder C(/run/dlops-gpu) is created root-owned with mode C(0755) when missing, and refused when it is
+    a symlink or anyone but root can write it; the lock file is opened without following a symlink (a link there is
+    refused) and must be a regular file owned by root (C(0600)). A lock another process holds longer than
+    I(lock_timeout) fails with the pid that holds it, read from C(/proc/locks). Each refusal changes nothing.
   - A toolkit counts as installed when its folder holds a C(version.json) naming a version of its X.Y, or, without
     one, C(nvcc) or C(libcudart). Any other version fails with the installed ones listed.
   - Runs C(ldconfig) after a switch so the linker cache follows.
@@ -46,6 +50,10 @@ options:
     description: Run C(ldconfig) after a switch.
     type: bool
     default: true
+  lock_timeout:
+    description: Seconds to wait for another switch that holds the lock before failing.
+    type: int
+    default: 60
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - dlops.gpu.attributes
@@ -103,6 +111,7 @@ def main():
             prefix=dict(type="path", default="/usr/local"),
             major_link=dict(type="bool", default=True),
             ldconfig=dict(type="bool", default=True),
+            lock_timeout=dict(type="int", default=60),
         ),
         supports_check_mode=True,
     )
@@ -114,7 +123,8 @@ def main():
         if module.check_mode:
             steps = cuda_switch.plan(prefix, version, module.params["major_link"], alternatives)
         else:
-            steps, changed = cuda_switch.switch(prefix, version, module.params["major_link"], alternatives)
+            steps, changed = cuda_switch.switch(prefix, version, module.params["major_link"], alternatives,
+                                                lock_timeout=module.params["lock_timeout"])
     except (cuda_switch.SwitchError, OSError) as exc:
         module.fail_json(msg="switching to CUDA %s: %s" % (version, exc), installed=toolkits)
     pending = [step.link for step in cuda_switch.pending(steps)]

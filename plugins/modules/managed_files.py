@@ -16,7 +16,9 @@ description:
     converged host costs one module execution where one template task per file would cost one each.
   - A file is written to a temporary file beside it and renamed into place, never rewritten in place
     (the collection's atomic_file helper). A path that is a symlink stays one; the file it points to is changed.
-  - Missing parent folders are created with mode C(0755).
+  - Missing parent folders are created, silently, with mode C(0755) (less what the umask removes), owned by the connecting user (root when
+    become is used), not by I(owner) and I(group); their creation is not listed in RETURN or the diff. Create a
+    folder that needs another mode or owner first (for example with C(ansible.builtin.file)).
   - A file with I(state=absent) is removed when present; a symlink is removed itself, never the file it points to.
   - Before anything is written, every file is checked - the same path listed twice, a mode that is not octal,
     an owner or group this host does not have, a read-only filesystem, an immutable or append-only file - and any
@@ -55,10 +57,14 @@ options:
         choices: [present, absent]
         default: present
   owner:
-    description: Owner (name or uid) of every file written (the connecting user when omitted); one the host lacks is refused.
+    description:
+      - Owner (name or uid) of every file written (the connecting user when omitted).
+      - A name or a numeric uid that this host's user database does not have is refused.
     type: str
   group:
-    description: Group (name or gid) of every file written (the connecting user's when omitted); one the host lacks is refused.
+    description:
+      - Group (name or gid) of every file written (the connecting user's when omitted).
+      - A name or a numeric gid that this host's group database does not have is refused.
     type: str
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
@@ -130,12 +136,18 @@ def _lookup(kind, name):
     """The uid or gid of ``name`` (a name or a number), None when ``name`` is None."""
     if name is None or name == "":
         return None
-    database, word = (pwd.getpwnam, "user") if kind == "owner" else (grp.getgrnam, "group")
+    word = "user" if kind == "owner" else "group"
     if re.match(r"^[0-9]+\Z", str(name)):
-        return int(name)
+        # A number must be an id this host knows too: a file owned by an unknown id goes to whoever gets it next.
+        database, key = (pwd.getpwuid, int(name)) if kind == "owner" else (grp.getgrgid, int(name))
+    else:
+        database, key = (pwd.getpwnam, name) if kind == "owner" else (grp.getgrnam, name)
     try:
-        entry = database(name)
-    except KeyError:
+        entry = database(key)
+    except (KeyError, OverflowError):
+        if isinstance(key, int):
+            raise ManagedFilesError("%s %r is a numeric %s id that no %s on this host has: create the %s first or "
+                                    "name another one; nothing was changed" % (kind, name, word, word, word))
         raise ManagedFilesError("%s %r does not exist on this host: create the %s first or name another one; "
                                 "nothing was changed" % (kind, name, word))
     return entry.pw_uid if kind == "owner" else entry.gr_gid

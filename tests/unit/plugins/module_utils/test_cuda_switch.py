@@ -3,6 +3,8 @@ import json
 import multiprocessing
 import os
 import shutil
+import subprocess
+import sys
 import time
 
 import pytest
@@ -253,17 +255,22 @@ def test_parse_query_reads_the_fields_a_switch_needs():
         "alternatives": ["/usr/local/cuda-12.8", "/usr/local/cuda-13.0"]}
 
 
-def _switcher(prefix, series, lock_file, rounds, start, disagreements, barrier_ok):
+def _switcher(prefix, series, lock_file, rounds, start, disagreements, saw_other, done):
     start.wait()
-    bad = 0
+    bad = other = 0
+    mine = prefix + "/cuda-" + series
     for _i in range(rounds):
+        with cuda_switch.lock(lock_file):
+            other += os.readlink(prefix + "/cuda") not in (mine, None) if os.path.lexists(prefix + "/cuda") else 0
         cuda_switch.switch(prefix, series, alternatives=NO_ALTERNATIVES, lock_file=lock_file)
         with cuda_switch.lock(lock_file):
             if os.readlink(prefix + "/cuda") != os.readlink(prefix + "/cuda-12"):
                 bad += 1
+        time.sleep(0.002)  # a gap outside the lock, so the other switcher (polling for it) gets its turns
     with disagreements.get_lock():
         disagreements.value += bad
-    barrier_ok.value = 1
+    saw_other.value = other
+    done.value = 1
 
 
 def _slow_rename(original):
@@ -275,6 +282,8 @@ def _slow_rename(original):
 
 @pytest.mark.parametrize("rounds", [150])
 def test_two_switches_at_once_always_leave_both_links_at_one_toolkit(tmp_path, monkeypatch, rounds):
+    """Both switchers start together on a fresh tree (so both also make the lock's folder at once: that race once
+    failed this test), and each must see the other's switch between its own ones: they really interleaved."""
     prefix = str(tmp_path)
     toolkit(tmp_path, "12.4")
     toolkit(tmp_path, "12.8")  # same major: both switches move cuda and cuda-12
@@ -284,16 +293,183 @@ def test_two_switches_at_once_always_leave_both_links_at_one_toolkit(tmp_path, m
     start = ctx.Event()
     disagreements = ctx.Value("i", 0, lock=True)
     done = [ctx.Value("i", 0) for _i in range(2)]
-    workers = [ctx.Process(target=_switcher, args=(prefix, series, lock_file, rounds, start, disagreements, flag))
-               for series, flag in zip(("12.4", "12.8"), done)]
+    saw_other = [ctx.Value("i", 0) for _i in range(2)]
+    workers = [ctx.Process(target=_switcher, args=(prefix, series, lock_file, rounds, start, disagreements, other, flag))
+               for series, flag, other in zip(("12.4", "12.8"), done, saw_other)]
     for proc in workers:
         proc.start()
     start.set()
     for proc in workers:
-        proc.join(60)
+        proc.join(120)
     assert [proc.exitcode for proc in workers] == [0, 0]
     assert [flag.value for flag in done] == [1, 1]
     assert disagreements.value == 0
+    assert min(other.value for other in saw_other) >= 1, [other.value for other in saw_other]
     assert os.readlink(prefix + "/cuda") == os.readlink(prefix + "/cuda-12")
     assert os.readlink(prefix + "/cuda") in (prefix + "/cuda-12.4", prefix + "/cuda-12.8")
     assert not [n for n in os.listdir(prefix) if ".dlops-" in n]
+
+
+def _take_lock(folder, results):
+    try:
+        with cuda_switch.lock(folder + "/switch.lock", timeout=30):
+            results.put("ok")
+    except cuda_switch.SwitchError as exc:
+        results.put(str(exc))
+
+
+def test_switches_making_the_lock_folder_at_once_all_get_the_lock(tmp_path):
+    """Several switches find the folder missing and make it together: none fails (EEXIST means another made it)."""
+    ctx = multiprocessing.get_context("fork")
+    for i in range(15):
+        folder = str(tmp_path / ("run%d" % i))
+        results = ctx.Queue()
+        procs = [ctx.Process(target=_take_lock, args=(folder, results)) for _j in range(4)]
+        for proc in procs:
+            proc.start()
+        for proc in procs:
+            proc.join(60)
+        assert sorted(results.get(timeout=5) for _proc in procs) == ["ok"] * 4
+        assert oct(os.stat(folder).st_mode & 0o7777) == "0o755"
+
+
+def test_the_lock_folder_is_made_0755_and_the_lock_file_0600(tmp_path):
+    old_umask = os.umask(0o022)
+    try:
+        with cuda_switch.lock(str(tmp_path / "run" / "switch.lock")) as path:
+            assert path == str(tmp_path / "run" / "switch.lock")
+    finally:
+        os.umask(old_umask)
+    assert [oct(os.stat(str(p)).st_mode & 0o7777) for p in (tmp_path / "run", tmp_path / "run" / "switch.lock")] == [
+        "0o755", "0o600"]
+    os.chmod(str(tmp_path / "run" / "switch.lock"), 0o644)  # readable is enough to flock it: taken back to 0600
+    with cuda_switch.lock(str(tmp_path / "run" / "switch.lock")):
+        pass
+    assert os.stat(str(tmp_path / "run" / "switch.lock")).st_mode & 0o7777 == 0o600
+
+
+def test_the_default_lock_is_in_a_folder_of_its_own_not_the_world_writable_run_lock():
+    assert cuda_switch.LOCK_FILE == "/run/dlops-gpu/cuda-switch.lock"
+    assert cuda_switch.LOCK_TIMEOUT == 60
+
+
+def switch_tree(tmp_path):
+    prefix = tmp_path / "prefix"
+    toolkit(prefix, "12.4")
+    toolkit(prefix, "12.8")
+    cuda_switch.apply(cuda_switch.plan(str(prefix), "12.4", alternatives=NO_ALTERNATIVES), NO_ALTERNATIVES)
+    return str(prefix)
+
+
+def test_a_symlink_planted_at_the_lock_path_is_refused_and_its_target_not_created(tmp_path):
+    prefix = switch_tree(tmp_path)
+    os.mkdir(str(tmp_path / "run"), 0o755)
+    os.symlink(str(tmp_path / "created_by_root"), str(tmp_path / "run" / "switch.lock"))
+    os.symlink(str(tmp_path / "victim"), str(tmp_path / "run" / "other.lock"))
+    (tmp_path / "victim").write_text("keep\n")
+    before = snapshot(str(tmp_path))
+    for name in ("switch.lock", "other.lock"):
+        lock_file = str(tmp_path / "run" / name)
+        with pytest.raises(cuda_switch.SwitchError) as raised:
+            cuda_switch.switch(prefix, "12.8", alternatives=NO_ALTERNATIVES, lock_file=lock_file)
+        assert str(raised.value) == ("the switch lock %s is a symbolic link: a switch never follows it; remove it, "
+                                     "then switch; nothing was changed" % lock_file)
+    assert not os.path.lexists(str(tmp_path / "created_by_root"))
+    assert snapshot(str(tmp_path)) == before  # links, victim's bytes and mode as they were
+
+
+@pytest.mark.parametrize("folder", ["world-writable", "group-writable", "symlink", "file"])
+def test_a_lock_folder_others_could_write_or_that_is_not_a_folder_is_refused(tmp_path, folder):
+    prefix = switch_tree(tmp_path)
+    run = str(tmp_path / "run")
+    if folder == "world-writable":
+        os.mkdir(run)
+        os.chmod(run, 0o1777)  # /run/lock, /tmp
+    elif folder == "group-writable":
+        os.mkdir(run)
+        os.chmod(run, 0o775)
+    elif folder == "symlink":
+        os.mkdir(str(tmp_path / "real"), 0o755)
+        os.symlink(str(tmp_path / "real"), run)
+    else:
+        open(run, "w").close()
+    before = snapshot(str(tmp_path))
+    with pytest.raises(cuda_switch.SwitchError) as raised:
+        cuda_switch.switch(prefix, "12.8", alternatives=NO_ALTERNATIVES, lock_file=run + "/switch.lock")
+    message = str(raised.value)
+    assert message.startswith("the switch lock's folder %s " % run)
+    assert {"world-writable": "with mode 1777: it must be owned by root and writable by root alone",
+            "group-writable": "with mode 0775: it must be owned by root and writable by root alone",
+            "symlink": "is a symbolic link, not a folder",
+            "file": "cannot be opened as a folder (Not a directory)"}[folder] in message
+    assert message.endswith("a switch makes it again, root-owned, mode 0755), then switch; nothing was changed")
+    assert snapshot(str(tmp_path)) == before
+    assert os.readlink(prefix + "/cuda") == prefix + "/cuda-12.4"
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to give a file to another uid")
+@pytest.mark.parametrize("what", ["lock", "folder"])
+def test_a_lock_or_folder_owned_by_another_uid_is_refused(tmp_path, what):
+    prefix = switch_tree(tmp_path)
+    run = str(tmp_path / "run")
+    os.mkdir(run, 0o755)
+    open(run + "/switch.lock", "w").close()
+    os.chmod(run + "/switch.lock", 0o600)
+    os.chown(run + "/switch.lock" if what == "lock" else run, 65534, 65534)
+    before = snapshot(str(tmp_path))
+    with pytest.raises(cuda_switch.SwitchError) as raised:
+        cuda_switch.switch(prefix, "12.8", alternatives=NO_ALTERNATIVES, lock_file=run + "/switch.lock")
+    if what == "lock":
+        assert str(raised.value) == ("the switch lock %s/switch.lock is owned by uid 65534, not by uid 0 (the user "
+                                     "switching): someone else made it; remove it, then switch; nothing was changed" % run)
+    else:
+        assert str(raised.value).startswith("the switch lock's folder %s is owned by uid 65534 with mode 0755" % run)
+    assert snapshot(str(tmp_path)) == before
+    assert os.stat(run + "/switch.lock" if what == "lock" else run).st_uid == 65534
+
+
+HOLD = "import fcntl, os, sys, time; fd = os.open(sys.argv[1], os.O_RDWR); fcntl.flock(fd, fcntl.LOCK_EX); print('held', flush=True); time.sleep(60)"
+
+
+def test_a_held_lock_times_out_naming_the_lock_and_the_pid_holding_it(tmp_path, capsys, monkeypatch):
+    prefix = switch_tree(tmp_path)
+    lock_file = str(tmp_path / "run" / "switch.lock")
+    with cuda_switch.lock(lock_file):
+        pass  # made by the switching user, as a real one is
+    holder = subprocess.Popen([sys.executable, "-c", HOLD, lock_file], stdout=subprocess.PIPE)
+    try:
+        assert holder.stdout.readline() == b"held\n"
+        before = snapshot(str(tmp_path))
+        started = time.time()
+        with pytest.raises(cuda_switch.SwitchError) as raised:
+            cuda_switch.switch(prefix, "12.8", alternatives=NO_ALTERNATIVES, lock_file=lock_file, lock_timeout=0.5)
+        assert 0.5 <= time.time() - started < 10
+        assert str(raised.value).startswith("the switch lock %s is held by pid %d (%s -c import fcntl"
+                                            % (lock_file, holder.pid, sys.executable))
+        assert str(raised.value).endswith(
+            "and was not released within 0.5 s: another switch (the cuda_select module, cuda-switch, or a script under "
+            "`flock %s`) is running or hangs; wait for it or stop it, then switch again; nothing was changed" % lock_file)
+        assert snapshot(str(tmp_path)) == before
+        monkeypatch.setattr(cuda_switch.subprocess, "call", lambda cmd: 0)  # ldconfig
+        assert cuda_switch.main(["--prefix", prefix, "--lock-file", lock_file, "--lock-timeout", "0.2", "12.8"]) == 1
+        assert "is held by pid %d" % holder.pid in capsys.readouterr().err
+    finally:
+        holder.kill()
+        holder.wait()
+    # Released: the switch goes through.
+    assert cuda_switch.switch(prefix, "12.8", alternatives=NO_ALTERNATIVES, lock_file=lock_file, lock_timeout=5)[1] == [
+        prefix + "/cuda", prefix + "/cuda-12"]
+
+
+def test_lock_holders_reads_proc_locks_leaving_waiters_out(tmp_path):
+    lock_file = tmp_path / "switch.lock"
+    lock_file.write_text("")
+    info = os.stat(str(lock_file))
+    device = "%02x:%02x:%d" % (os.major(info.st_dev), os.minor(info.st_dev), info.st_ino)
+    (tmp_path / "locks").write_text(
+        "1: POSIX  ADVISORY  WRITE 111 00:01:%d 0 EOF\n"
+        "2: FLOCK  ADVISORY  WRITE 4242 %s 0 EOF\n"
+        "2: -> FLOCK  ADVISORY  WRITE 5151 %s 0 EOF\n"
+        "3: OFDLCK ADVISORY  READ  -1 %s 0 EOF\n" % (info.st_ino + 1, device, device, device))
+    assert cuda_switch.lock_holders(info, str(tmp_path / "locks")) == [4242]
+    assert cuda_switch.lock_holders(info, str(tmp_path / "missing")) == []

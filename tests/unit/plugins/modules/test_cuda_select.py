@@ -86,3 +86,35 @@ def test_the_cuda_alternative_is_switched_through_update_alternatives(tree, caps
     info = alts.query("cuda")
     assert (info["value"], info["status"]) == (prefix + "/cuda-12.4", "manual")
     assert run(capsys, version="12.4", prefix=prefix)["changed"] is False
+
+
+def test_a_held_lock_fails_after_lock_timeout_naming_the_holder_and_changes_nothing(tree, capsys):
+    import subprocess
+    import sys
+    from ansible_collections.dlops.gpu.tests.unit.plugins.module_utils.test_cuda_switch import HOLD
+    prefix = str(tree / "prefix")
+    lock_file = cuda_switch.LOCK_FILE
+    with cuda_switch.lock(lock_file):
+        pass
+    holder = subprocess.Popen([sys.executable, "-c", HOLD, lock_file], stdout=subprocess.PIPE)
+    try:
+        assert holder.stdout.readline() == b"held\n"
+        before = snapshot(str(tree))
+        result = run(capsys, version="12.8", prefix=prefix, lock_timeout=1)
+        assert result["failed"]
+        assert result["msg"].startswith("switching to CUDA 12.8: the switch lock %s is held by pid %d (" % (lock_file, holder.pid))
+        assert result["msg"].endswith("wait for it or stop it, then switch again; nothing was changed")
+        assert snapshot(str(tree)) == before
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+def test_a_lock_folder_others_can_write_is_refused(tree, capsys):
+    os.chmod(str(tree / "run"), 0o1777)
+    before = snapshot(str(tree))
+    result = run(capsys, version="12.8", prefix=str(tree / "prefix"))
+    assert result["failed"]
+    assert result["msg"].startswith("switching to CUDA 12.8: the switch lock's folder %s/run is owned by uid %d with mode "
+                                    "1777: it must be owned by root and writable by root alone" % (tree, os.geteuid()))
+    assert snapshot(str(tree)) == before

@@ -158,6 +158,49 @@ def test_an_owner_or_group_the_host_lacks_is_refused_before_anything_is_written(
     assert snapshot(tmp_path) == before
 
 
+def missing_id(database):
+    number = 99999
+    while True:
+        try:
+            database(number)
+        except KeyError:
+            return number
+        number += 1
+
+
+@pytest.mark.parametrize("kind", ["owner", "group"])
+def test_a_numeric_owner_or_group_the_host_lacks_is_refused_before_anything_is_written(tmp_path, capsys, kind):
+    (tmp_path / "a.conf").write_text("old\n")
+    number = str(missing_id(pwd.getpwuid if kind == "owner" else grp.getgrgid))
+    word = "user" if kind == "owner" else "group"
+    before = snapshot(tmp_path)
+    for check_mode in (True, False):
+        result = run(capsys, [{"path": str(tmp_path / "a.conf"), "content": "new\n"},
+                              {"path": str(tmp_path / "sub" / "b.conf"), "content": "b\n"}], check_mode, **{kind: number})
+        assert result["failed"]
+        assert result["msg"] == "%s %r is a numeric %s id that no %s on this host has: create the %s first or name " \
+            "another one; nothing was changed" % (kind, number, word, word, word)
+    assert snapshot(tmp_path) == before
+
+
+def test_a_numeric_owner_and_group_the_host_has_are_taken(tmp_path, capsys):
+    path = tmp_path / "a.conf"
+    result = run(capsys, [{"path": str(path), "content": "a\n"}], owner=str(os.getuid()), group=str(os.getgid()))
+    assert result["changed"] and result["written"] == [str(path)]
+    assert (os.stat(str(path)).st_uid, os.stat(str(path)).st_gid) == (os.getuid(), os.getgid())
+
+
+def test_missing_parent_folders_are_created_with_mode_0755(tmp_path, capsys):
+    path = tmp_path / "new" / "sub" / "a.conf"
+    old_umask = os.umask(0o022)
+    try:
+        result = run(capsys, [{"path": str(path), "content": "a\n"}])
+    finally:
+        os.umask(old_umask)
+    assert result["written"] == [str(path)] and path.read_text() == "a\n"
+    assert [oct(os.stat(str(folder)).st_mode & 0o7777) for folder in (path.parent.parent, path.parent)] == ["0o755"] * 2
+
+
 def test_owner_and_group_are_set_on_the_file_written(tmp_path, capsys):
     me = pwd.getpwuid(os.getuid()).pw_name
     group = grp.getgrgid(os.getgid()).gr_name
