@@ -40,14 +40,17 @@ class FileWriteError(Exception):
 MAX_LINKS = 40  # as the kernel's ELOOP
 
 
-def follow(path):
-    """``path`` with every symlink followed, as the kernel follows them, each link checked on the way.
+def follow(path, check_owner=True):
+    """``path`` with every symlink followed, as the kernel follows them (no recursion), each link checked on the way.
 
     A link that another user owns, in a folder other users can write to (such as /tmp), is refused unless that
     folder is its owner's: the rule of the kernel's fs.protected_symlinks, applied whatever the host's setting,
-    so that nobody but root chooses what root changes. Parts that do not exist are kept as they are written.
+    so that nobody but root chooses what root changes (``check_owner`` false skips that, for trees the caller
+    made itself). Parts that do not exist are kept as they are written, as realpath does.
     """
-    parts = [part for part in os.path.abspath(path).split("/") if part][::-1]
+    # Not abspath: it would take ".." away before the links in front of it are followed.
+    absolute = path if path.startswith("/") else os.path.join(os.getcwd(), path)
+    parts = [part for part in absolute.split("/") if part][::-1]
     current, links = "/", 0
     while parts:
         part = parts.pop()
@@ -67,9 +70,10 @@ def follow(path):
             continue
         links += 1
         if links > MAX_LINKS:
-            raise FileWriteError("%s: its symlinks form a loop (more than %d links); point the link at a file, then "
-                                 "run again" % (path, MAX_LINKS))
-        _check_link_owner(path, candidate, st, current)
+            raise FileWriteError("%s: its symlinks form a loop or a chain of more than %d links (the kernel refuses "
+                                 "it with ELOOP too); point the link at a file, then run again" % (path, MAX_LINKS))
+        if check_owner:
+            _check_link_owner(path, candidate, st, current)
         target = os.readlink(candidate)
         if target.startswith("/"):
             current = "/"

@@ -44,7 +44,7 @@ RETIRED = ".dlops-retired-"
 VERSION_RE = re.compile(r"^(?:0|[1-9][0-9]{0,8})(?:\.(?:0|[1-9][0-9]{0,8})(?:\.[0-9]{1,9}){0,4})?\Z")
 REQUEST_RE = re.compile(r"^(?:0|[1-9][0-9]{0,8})(?:\.(?:0|[1-9][0-9]{0,8})){1,3}\Z")
 # The kernel follows at most 40 symlinks while resolving one path (MAXSYMLINKS) and fails with ELOOP beyond.
-MAX_LINKS = 40
+MAX_LINKS = atomic_file.MAX_LINKS
 # What a cuDNN archive may put into a toolkit's include/ and lib/: NVIDIA's hold only these.
 CUDNN_STEMS = {"include": "cudnn", "lib": "libcudnn"}
 SHA256_RE = re.compile(r"^[0-9a-f]{64}\Z")
@@ -343,37 +343,13 @@ def _member_parts(name, what="name"):
     return parts[0], "/".join(parts[1:]) or None
 
 
-def real_path(path, limit=MAX_LINKS):
-    """os.path.realpath without recursion, refusing a path whose resolution follows more than ``limit`` links.
-
-    As the kernel resolves it (and as realpath does where a part is missing: the rest is joined as it is). A
-    longer chain or a loop raises _Refused, as open() would fail with ELOOP.
-    """
-    absolute = path if path.startswith("/") else os.path.join(os.getcwd(), path)
-    pending = [part for part in reversed(absolute.split("/")) if part]
-    resolved = "/"
-    followed = 0
-    while pending:
-        part = pending.pop()
-        if part == ".":
-            continue
-        if part == "..":
-            resolved = os.path.dirname(resolved)
-            continue
-        candidate = os.path.join(resolved, part)
-        info = _lstat(candidate)
-        if info is None or not stat.S_ISLNK(info.st_mode):
-            resolved = candidate
-            continue
-        followed += 1
-        if followed > limit:
-            raise _Refused("resolving %s follows more than %d links (a chain or a loop of links, which the kernel "
-                           "refuses with ELOOP too)" % (path, limit))
-        target = os.readlink(candidate)
-        if target.startswith("/"):
-            resolved = "/"
-        pending.extend(part for part in reversed(target.split("/")) if part)
-    return resolved
+def real_path(path):
+    """os.path.realpath without recursion (atomic_file.follow), refusing more than MAX_LINKS links as ELOOP would."""
+    try:
+        return atomic_file.follow(path, check_owner=False)
+    except atomic_file.FileWriteError:
+        raise _Refused("resolving %s follows more than %d links (a chain or a loop of links, which the kernel "
+                       "refuses with ELOOP too)" % (path, MAX_LINKS))
 
 
 def _file_mode(mode):

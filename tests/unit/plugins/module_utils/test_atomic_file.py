@@ -241,3 +241,13 @@ def test_mount_points_reads_mountinfo_with_its_escapes(tmp_path):
                     "30 22 8:1 /src/fstab /etc/fstab ro - ext4 /dev/sda1 rw\n"
                     "31 22 0:5 / /mnt/my\\040disk rw - tmpfs tmpfs rw\n")
     assert atomic_file.mount_points(str(info)) == {"/", "/etc/fstab", "/mnt/my disk"}
+
+
+def test_follow_takes_dot_dot_after_the_link_before_it_is_followed(tmp_path):
+    """a/l/up/.. is the parent of where the links lead, not a/l: as the kernel and realpath resolve it."""
+    (tmp_path / "a" / "b" / "c").mkdir(parents=True)
+    os.symlink("b/c", str(tmp_path / "a" / "l"))
+    os.symlink("../..", str(tmp_path / "a" / "b" / "c" / "up"))
+    for path in ("a/l/up/l/up/..", "a/l/..", "a/l/up/../x.conf"):
+        full = os.path.join(str(tmp_path), path)
+        assert atomic_file.follow(full) == os.path.realpath(full), path
