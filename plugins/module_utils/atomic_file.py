@@ -113,19 +113,33 @@ def resolve(path):
     return real
 
 
-def mount_points(mountinfo="/proc/self/mountinfo"):
-    """The mount points this process sees (field 5 of mountinfo, octal escapes decoded)."""
+def mounts(mountinfo="/proc/self/mountinfo"):
+    """{mount point: (fstype, set of options, per-mount and super)} of what this process sees mounted.
+
+    The mount point is field 5 of mountinfo, its octal escapes (\\040) decoded byte by byte, then as UTF-8 with
+    the bytes that are not kept as they are (surrogateescape).
+    """
     try:
         with open(mountinfo, "rb") as handle:
-            lines = handle.read().decode("utf-8", "surrogateescape").splitlines()
+            data = handle.read()
     except (IOError, OSError):
-        return set()
-    found = set()
-    for line in lines:
-        fields = line.split(" ")
-        if len(fields) > 4:
-            found.add(re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), fields[4]))
+        return {}
+    found = {}
+    for line in data.split(b"\n"):
+        left, _sep, right = line.partition(b" - ")
+        fields, rest = left.split(), right.split()
+        if len(fields) < 6 or len(rest) < 3:
+            continue
+        point = re.sub(br"\\([0-7]{3})", lambda m: bytes([int(m.group(1), 8)]), fields[4])
+        options = set(fields[5].split(b",")) | set(rest[2].split(b","))
+        found[point.decode("utf-8", "surrogateescape")] = (
+            rest[0].decode("utf-8", "surrogateescape"), set(o.decode("utf-8", "surrogateescape") for o in options))
     return found
+
+
+def mount_points(mountinfo="/proc/self/mountinfo"):
+    """The mount points this process sees."""
+    return set(mounts(mountinfo))
 
 
 def read(path):
@@ -253,7 +267,7 @@ def write(path, data, mode=None, prepare=None):
         if os.path.lexists(temp):
             os.unlink(temp)
         raise
-    _fsync_dir(folder)
+    fsync_dir(folder)
     return target
 
 
@@ -269,7 +283,8 @@ def remove(path):
     return True
 
 
-def _fsync_dir(path):
+def fsync_dir(path):
+    """Make a rename in the folder ``path`` durable; a folder that cannot be opened is left to the kernel."""
     try:
         fd = os.open(path, os.O_RDONLY)
     except OSError:

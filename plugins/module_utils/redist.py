@@ -603,17 +603,6 @@ def _remove(path):
         shutil.rmtree(path)
 
 
-def _fsync_dir(path):
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 # Toolkits -------------------------------------------------------------------
 
 def toolkit_path(prefix, version):
@@ -676,7 +665,7 @@ def install_toolkit(prefix, version, wanted, platform, archive_path):
     if os.path.lexists(target):
         os.rename(target, retired)
     os.rename(staging, target)
-    _fsync_dir(prefix)
+    atomic_file.fsync_dir(prefix)
     _remove(retired)
     return target
 
@@ -687,7 +676,7 @@ def remove_toolkit(prefix, series):
     retired = os.path.join(prefix, RETIRED + os.path.basename(target))
     _remove(retired)
     os.rename(target, retired)
-    _fsync_dir(prefix)
+    atomic_file.fsync_dir(prefix)
     _remove(retired)
 
 

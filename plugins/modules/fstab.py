@@ -230,18 +230,7 @@ def describe(filesystems):
 
 def mountinfo():
     """Map mount point (normalised) -> (fstype, set of options, per-mount and super)."""
-    mounts = {}
-    with open("/proc/self/mountinfo", "rb") as handle:
-        data = fstab.decode(handle.read())
-    for line in data.split("\n"):
-        left, _sep, right = line.partition(" - ")
-        fields = left.split()
-        rest = right.split()
-        if len(fields) < 6 or len(rest) < 3:
-            continue
-        options = set(fields[5].split(",")) | set(rest[2].split(","))
-        mounts[fstab.normalize_target(fstab.unescape(fields[4]))] = (rest[0], options)
-    return mounts
+    return dict((fstab.normalize_target(point), state) for point, state in atomic_file.mounts().items())
 
 
 def verify(module, path):

@@ -251,3 +251,9 @@ def test_follow_takes_dot_dot_after_the_link_before_it_is_followed(tmp_path):
     for path in ("a/l/up/l/up/..", "a/l/..", "a/l/up/../x.conf"):
         full = os.path.join(str(tmp_path), path)
         assert atomic_file.follow(full) == os.path.realpath(full), path
+
+
+def test_mounts_decode_escaped_utf8_bytes_and_merge_both_option_fields(tmp_path):
+    info = tmp_path / "mountinfo"
+    info.write_bytes(b"31 22 0:5 / /mnt/caf\\303\\251 rw,noatime shared:1 - tmpfs tmpfs rw,size=1024k\n")
+    assert atomic_file.mounts(str(info)) == {"/mnt/caf\u00e9": ("tmpfs", {"rw", "noatime", "size=1024k"})}
