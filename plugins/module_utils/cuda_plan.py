@@ -256,8 +256,11 @@ def cuda_toolkit_plan(requested, toolkits, components=(), by_toolkit=None, optio
         keep = series(default) if default else None
         remove = sorted(s for s, t in by_series.items()
                         if t.get("managed") and s not in wanted_series and s != keep)
-    return {"install": install, "install_series": [series(r["version"]) for r in install], "remove": remove,
-            "conflicts": conflicts}
+    install_series = [series(r["version"]) for r in install]
+    # The toolkits there once the plan is carried out (their modulefiles), as the probe after it will see them.
+    after = sorted((set(by_series) - set(remove)) | set(install_series), key=lambda s: tuple(map(int, s.split("."))))
+    return {"install": install, "install_series": install_series, "remove": remove, "conflicts": conflicts,
+            "after_series": after}
 
 
 def cudnn_for(toolkit_series, cudnn_versions):
@@ -267,10 +270,17 @@ def cudnn_for(toolkit_series, cudnn_versions):
     return str(wanted) if wanted else None
 
 
-def cudnn_plan(toolkits, cudnn_versions, platform="linux-x86_64"):
-    """[{toolkit, series, cuda_major, version, platform}] for the toolkits whose cuDNN differs from the wish."""
+def cudnn_plan(toolkits, cudnn_versions, platform="linux-x86_64", pending=None):
+    """[{toolkit, series, cuda_major, version, platform, pending}] for the toolkits whose cuDNN differs from the wish.
+
+    pending: {series: path} of toolkits an earlier step of the run installs that the probe does not show yet
+    (check mode): they are planned as toolkits without cuDNN, marked pending."""
     todo = []
-    for toolkit in toolkits or []:
+    toolkits = list(toolkits or [])
+    probed = set(t.get("series") for t in toolkits)
+    toolkits += [{"series": s, "path": p, "pending": True} for s, p in sorted((pending or {}).items())
+                 if s not in probed]
+    for toolkit in toolkits:
         wanted = cudnn_for(toolkit.get("series") or "", cudnn_versions)
         if not wanted:
             continue
@@ -278,5 +288,5 @@ def cudnn_plan(toolkits, cudnn_versions, platform="linux-x86_64"):
             continue
         todo.append({"toolkit": toolkit["path"], "series": toolkit["series"],
                      "cuda_major": toolkit["series"].split(".")[0], "version": wanted,
-                     "platform": platform})
+                     "platform": platform, "pending": bool(toolkit.get("pending"))})
     return todo

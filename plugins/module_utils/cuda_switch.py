@@ -192,13 +192,18 @@ def _step(link, target, alternatives):
     return Step(link, target, points_at, None, None)
 
 
-def plan(prefix, series, major_link=True, alternatives=None):
-    """The Steps that point <prefix>/cuda (and <prefix>/cuda-X) at <prefix>/cuda-<series>."""
+def plan(prefix, series, major_link=True, alternatives=None, pending=False):
+    """The Steps that point <prefix>/cuda (and <prefix>/cuda-X) at <prefix>/cuda-<series>.
+
+    pending: the toolkit is still to be installed (check mode, before the install that would make it), so the
+    steps lead to where it will be."""
     if not _SERIES_RE.match(series or ""):
         raise SwitchError("version must be X.Y (such as 12.4), not %r" % (series,))
     alternatives = alternatives or Alternatives()
     prefix = os.path.normpath(prefix)
     toolkits = installed(prefix)
+    if series not in toolkits and pending and not os.path.lexists(os.path.join(prefix, "cuda-" + series)):
+        toolkits[series] = os.path.join(prefix, "cuda-" + series)
     if series not in toolkits:
         raise SwitchError("CUDA %s is not installed under %s (installed: %s)" % (
             series, prefix, ", ".join(sorted(toolkits, key=_key)) or "none"))

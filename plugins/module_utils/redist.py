@@ -680,6 +680,27 @@ def remove_toolkit(prefix, series):
     _remove(retired)
 
 
+def remove_archives(archive_dir, paths):
+    """Delete the archives copied for an install (paths inside archive_dir, as check_components returns them),
+    then the folders they leave empty, archive_dir included: the host keeps no copy it did not have."""
+    base = os.path.normpath(archive_dir)
+    for path in paths:
+        try:
+            if os.path.isfile(path) and not os.path.islink(path):
+                os.unlink(path)
+        except OSError:  # gone already, or not ours to delete: the install's result stands
+            continue
+        folder = os.path.dirname(os.path.normpath(path))
+        while _within(folder, base) and os.path.isdir(folder) and not os.path.islink(folder):
+            try:
+                os.rmdir(folder)
+            except OSError:  # not empty: another archive is still there
+                break
+            if folder == base:
+                break
+            folder = os.path.dirname(folder)
+
+
 # cuDNN inside a toolkit ----------------------------------------------------
 
 def _toolkit_dir(toolkit, sub):

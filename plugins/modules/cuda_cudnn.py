@@ -41,6 +41,23 @@ options:
     type: str
     choices: [present, absent]
     default: present
+  remove_archives:
+    description:
+      - Delete the archive from I(archive_dir) once the install is done or has failed, and the folders it leaves
+        empty.
+    type: bool
+    default: false
+  pending:
+    description:
+      - The toolkit is installed by an earlier task of this run. In check mode, where that task changed nothing,
+        a missing toolkit folder is taken as a toolkit without cuDNN, so that the install is reported as the real
+        run will make it. Outside check mode it changes nothing - the toolkit must be there.
+    type: bool
+    default: false
+notes:
+  - An action plugin runs first on the controller - when I(cudnn) carries the C(path) of its archive in the
+    controller's cache (as M(dlops.gpu.redist_fetch) returns it), the archive is copied to I(archive_dir) on the
+    host, then the module unpacks. Check mode copies nothing and reports the install the real run makes.
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - dlops.gpu.attributes
@@ -62,6 +79,7 @@ differences:
   elements: str
 """
 
+import atexit
 import os
 import re
 
@@ -76,6 +94,8 @@ def main():
             cudnn=dict(type="dict"),
             archive_dir=dict(type="path"),
             state=dict(type="str", choices=["present", "absent"], default="present"),
+            pending=dict(type="bool", default=False),
+            remove_archives=dict(type="bool", default=False),
         ),
         required_if=[("state", "present", ("cudnn", "archive_dir"))],
         supports_check_mode=True,
@@ -84,7 +104,8 @@ def main():
     toolkit = params["toolkit"]
     result = dict(changed=False, differences=[])
     match = re.search(r"cuda-([0-9]+)\.[0-9]+$", toolkit.rstrip("/"))
-    if not os.path.isdir(toolkit) or not match:
+    foreseen = module.check_mode and params["pending"] and match and not os.path.lexists(toolkit)
+    if not (os.path.isdir(toolkit) or foreseen) or not match:
         module.fail_json(msg="%s is not an installed CUDA toolkit folder (cuda-X.Y)" % toolkit, **result)
     record = redist.read_record(toolkit)
     have = (record or {}).get("cudnn") or {}
@@ -106,6 +127,8 @@ def main():
         archive = redist.check_cudnn(cudnn, params["archive_dir"])
     except redist.RedistError as exc:
         module.fail_json(msg="cuDNN was not installed into %s: %s; nothing was changed" % (toolkit, exc), **result)
+    if params["remove_archives"] and not module.check_mode:
+        atexit.register(redist.remove_archives, params["archive_dir"], [archive])
     if cudnn.get("variant") != "cuda%s" % match.group(1):
         module.fail_json(msg="cuDNN %s built for %s does not fit %s (CUDA %s): use the cuda%s variant" % (
             cudnn.get("version"), cudnn.get("variant"), toolkit, match.group(1), match.group(1)), **result)

@@ -54,6 +54,13 @@ options:
     description: Seconds to wait for another switch that holds the lock before failing.
     type: int
     default: 60
+  pending:
+    description:
+      - The toolkit is installed by an earlier task of this run. In check mode, where that task changed nothing,
+        the switch is reported as the real run will make it. Outside check mode it changes nothing - the toolkit
+        must be there.
+    type: bool
+    default: false
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - dlops.gpu.attributes
@@ -112,6 +119,7 @@ def main():
             major_link=dict(type="bool", default=True),
             ldconfig=dict(type="bool", default=True),
             lock_timeout=dict(type="int", default=60),
+            pending=dict(type="bool", default=False),
         ),
         supports_check_mode=True,
     )
@@ -121,7 +129,8 @@ def main():
     changed = []
     try:
         if module.check_mode:
-            steps = cuda_switch.plan(prefix, version, module.params["major_link"], alternatives)
+            steps = cuda_switch.plan(prefix, version, module.params["major_link"], alternatives,
+                                     pending=module.params["pending"])
         else:
             steps, changed = cuda_switch.switch(prefix, version, module.params["major_link"], alternatives,
                                                 lock_timeout=module.params["lock_timeout"])

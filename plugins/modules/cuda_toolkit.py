@@ -58,6 +58,23 @@ options:
     type: str
     choices: [present, absent]
     default: present
+  remove_archives:
+    description:
+      - Delete the archives from I(archive_dir) once the install is done or has failed, and the folders they leave
+        empty.
+    type: bool
+    default: false
+  default:
+    description:
+      - For I(state=absent), the default toolkit (C(X.Y)) that the run leaves, when a switch before this task moves
+        it. The default is never removed; in check mode, where that switch changed nothing, the toolkit is judged
+        against I(default) instead of the C(cuda) link, so that check mode predicts the real run.
+    type: str
+notes:
+  - An action plugin runs first on the controller - each component that carries the C(path) of its archive in the
+    controller's cache (as M(dlops.gpu.redist_fetch) returns it) is copied to I(archive_dir) on the host, then the
+    module unpacks. Check mode copies nothing and reports the install the real run makes. Components without a
+    C(path) must already be on the host.
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - dlops.gpu.attributes
@@ -90,6 +107,7 @@ differences:
   sample: ["not installed"]
 """
 
+import atexit
 import os
 
 from ansible.module_utils.basic import AnsibleModule
@@ -114,6 +132,8 @@ def main():
             platform=dict(type="str", default="linux-x86_64"),
             prefix=dict(type="path", default="/usr/local"),
             state=dict(type="str", choices=["present", "absent"], default="present"),
+            remove_archives=dict(type="bool", default=False),
+            default=dict(type="str"),
         ),
         required_if=[("state", "present", ("components", "archive_dir"))],
         supports_check_mode=True,
@@ -134,7 +154,11 @@ def main():
             module.fail_json(msg="%s was not installed by dlops.gpu (no %s key in its version.json); it is left "
                                  "alone" % (path, redist.MARKER), **result)
         link = os.path.join(params["prefix"], "cuda")
-        if os.path.realpath(link) == os.path.realpath(path):
+        leaves = params["default"]
+        if leaves and redist.toolkit_path(params["prefix"], leaves) == path:
+            module.fail_json(msg="%s is the default toolkit this run leaves (%s): switch to another first"
+                                 % (path, leaves), **result)
+        if not (module.check_mode and leaves) and os.path.realpath(link) == os.path.realpath(path):
             module.fail_json(msg="%s is the default toolkit (%s points at it): switch to another first"
                                  % (path, link), **result)
         result.update(changed=True, differences=["remove"],
@@ -157,6 +181,8 @@ def main():
         paths = redist.check_components(wanted, params["archive_dir"])
     except redist.RedistError as exc:
         module.fail_json(msg="CUDA %s: %s; nothing was changed" % (version, exc), **result)
+    if params["remove_archives"] and not module.check_mode:
+        atexit.register(redist.remove_archives, params["archive_dir"], sorted(set(paths.values())))
     differences = redist.toolkit_differences(record, version, wanted)
     if not differences:
         module.exit_json(**result)

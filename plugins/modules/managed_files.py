@@ -66,6 +66,12 @@ options:
       - Group (name or gid) of every file written (the connecting user's when omitted).
       - A name or a numeric gid that this host's group database does not have is refused.
     type: str
+  ldconfig:
+    description:
+      - Run C(ldconfig) once after the set changed, for a set that holds a linker path
+        (C(/etc/ld.so.conf.d/)). In check mode it is reported in RV(ldconfig), not run, so that the task predicts it.
+    type: bool
+    default: false
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - dlops.gpu.attributes
@@ -96,6 +102,10 @@ removed:
   returned: always
   type: list
   elements: str
+ldconfig:
+  description: Whether C(ldconfig) ran (or would run, in check mode).
+  returned: always
+  type: bool
 """
 
 import grp
@@ -310,6 +320,7 @@ def main():
             )),
             owner=dict(type="str"),
             group=dict(type="str"),
+            ldconfig=dict(type="bool", default=False),
         ),
         supports_check_mode=True,
     )
@@ -321,7 +332,11 @@ def main():
     except (IOError, OSError) as exc:
         module.fail_json(msg="%s: %s; the files listed before it may have been changed" % (
             getattr(exc, "filename", None) or "a file", exc.strerror or exc))
-    module.exit_json(changed=bool(written or removed), written=written, removed=removed, diff=diffs)
+    changed = bool(written or removed)
+    ldconfig = changed and module.params["ldconfig"]
+    if ldconfig and not module.check_mode:
+        module.run_command([module.get_bin_path("ldconfig", required=True)], check_rc=True)
+    module.exit_json(changed=changed, written=written, removed=removed, ldconfig=ldconfig, diff=diffs)
 
 
 if __name__ == "__main__":

@@ -40,7 +40,18 @@ def test_plan_on_a_converged_host_is_empty():
     facts = [toolkit("12.8", "12.8.1"), toolkit("13.0", "13.0.2", components=("cuda_cudart", "cuda_nvcc"))]
     by_toolkit = {"13.0": ["cuda_cudart", "cuda_nvcc"]}
     plan = cuda_plan.cuda_toolkit_plan(["12.8", "13.0.2"], facts, ["cuda_cudart"], by_toolkit)
-    assert plan == {"install": [], "install_series": [], "remove": [], "conflicts": []}
+    assert plan == {"install": [], "install_series": [], "remove": [], "conflicts": [],
+                    "after_series": ["12.8", "13.0"]}
+
+
+def test_plan_says_which_toolkits_are_there_after_it():
+    # Its modulefiles follow: 12.8 added, 12.4 pruned, 11.8 (not the collection's) kept, 12.6 (the default) kept.
+    facts = [toolkit("12.4", "12.4.1"), toolkit("12.6", "12.6.3"), toolkit("11.8", "11.8.0"),
+             dict(toolkit("10.2", "10.2.89"), managed=False)]
+    plan = cuda_plan.cuda_toolkit_plan(["12.8", "11.8"], facts, ["cuda_cudart"], default="12.6", prune=True)
+    assert plan["install_series"] == ["12.8"]
+    assert plan["remove"] == ["12.4"]
+    assert plan["after_series"] == ["10.2", "11.8", "12.6", "12.8"]
 
 
 def test_plan_installs_what_is_missing_changed_or_short_of_components():
@@ -83,7 +94,20 @@ def test_cudnn_plan():
     todo = cuda_plan.cudnn_plan(facts, {"12": "9.13", "13": "9.13.0"})
     assert todo == [
         {"toolkit": "/usr/local/cuda-12.4", "series": "12.4", "cuda_major": "12", "version": "9.13",
-         "platform": "linux-x86_64"},
+         "platform": "linux-x86_64", "pending": False},
         {"toolkit": "/usr/local/cuda-13.0", "series": "13.0", "cuda_major": "13", "version": "9.13.0",
-         "platform": "linux-x86_64"},
+         "platform": "linux-x86_64", "pending": False},
+    ]
+
+
+def test_cudnn_plan_takes_the_toolkits_the_run_installs():
+    # Check mode: 12.6 is still to be installed; 12.8, also listed as pending, is probed already (the real run).
+    facts = [toolkit("12.8", "12.8.1")]
+    todo = cuda_plan.cudnn_plan(facts, {"12": "9.13"}, "linux-sbsa",
+                                {"12.6": "/opt/cuda-12.6", "12.8": "/usr/local/cuda-12.8"})
+    assert todo == [
+        {"toolkit": "/usr/local/cuda-12.8", "series": "12.8", "cuda_major": "12", "version": "9.13",
+         "platform": "linux-sbsa", "pending": False},
+        {"toolkit": "/opt/cuda-12.6", "series": "12.6", "cuda_major": "12", "version": "9.13",
+         "platform": "linux-sbsa", "pending": True},
     ]

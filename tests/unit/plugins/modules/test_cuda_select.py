@@ -118,3 +118,17 @@ def test_a_lock_folder_others_can_write_is_refused(tree, capsys):
     assert result["msg"].startswith("switching to CUDA 12.8: the switch lock's folder %s/run is owned by uid %d with mode "
                                     "1777: it must be owned by root and writable by root alone" % (tree, os.geteuid()))
     assert snapshot(str(tree)) == before
+
+
+def test_check_mode_reports_the_switch_to_a_toolkit_the_run_installs_and_the_real_run_needs_it_there(tree, capsys):
+    prefix = str(tree / "prefix")
+    before = snapshot(str(tree))
+    checked = run(capsys, version="13.0", prefix=prefix, pending=True, _ansible_check_mode=True)
+    assert checked["changed"] and checked["switched"] == [prefix + "/cuda", prefix + "/cuda-13"]
+    assert checked["diff"]["after"] == "%s/cuda -> %s/cuda-13.0\n%s/cuda-13 -> %s/cuda-13.0\n" % ((prefix,) * 4)
+    assert snapshot(str(tree)) == before
+    real = run(capsys, version="13.0", prefix=prefix, pending=True)
+    assert real["failed"] and "CUDA 13.0 is not installed" in real["msg"]
+    toolkit(tree / "prefix", "13.0")
+    real = run(capsys, version="13.0", prefix=prefix, pending=True)
+    assert real["diff"] == checked["diff"]

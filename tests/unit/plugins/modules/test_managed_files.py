@@ -251,3 +251,17 @@ def test_a_fifo_in_the_way_is_refused_not_read(tmp_path, capsys):
         result = run(capsys, [{"path": fifo, "content": "x\n"}], check_mode)
         assert result["failed"] and "is not a regular file" in result["msg"]
     assert snapshot(tmp_path) == before
+
+
+def test_ldconfig_runs_once_after_a_change_and_check_mode_reports_it_without_running_it(tmp_path, capsys, monkeypatch):
+    from ansible.module_utils.basic import AnsibleModule
+    ran = []
+    monkeypatch.setattr(AnsibleModule, "get_bin_path", lambda self, name, required=False, opt_dirs=None: "/sbin/" + name)
+    monkeypatch.setattr(AnsibleModule, "run_command", lambda self, argv, check_rc=False: ran.append(argv) or (0, "", ""))
+    files = [entry(str(tmp_path / "dlops-cuda.conf"), "/usr/local/cuda/lib64\n")]
+    checked = run(capsys, files, check_mode=True, ldconfig=True)
+    assert (checked["changed"], checked["ldconfig"], ran) == (True, True, [])
+    real = run(capsys, files, ldconfig=True)
+    assert (real["changed"], real["ldconfig"], ran) == (True, True, [["/sbin/ldconfig"]])
+    again = run(capsys, files, ldconfig=True)
+    assert (again["changed"], again["ldconfig"], ran) == (False, False, [["/sbin/ldconfig"]])
