@@ -35,12 +35,14 @@ else
 fi
 sleep 1
 
+failed=()
 play() {  # name, extra arguments
   local name=$1; shift
   local start=$SECONDS
   ansible_playbook -i tests/gpu/e2e/hosts.yml playbooks/site.yml "${skip[@]}" "${fingerprint[@]}" "$@" \
     >"$DLOPS_E2E_RESULTS/play-$name.txt" 2>&1
   local rc=$?
+  [ "$rc" = 0 ] || failed+=("$name")
   echo "== $name ($*): rc=$rc, $((SECONDS - start)) s"
   grep -A2 "PLAY RECAP" "$DLOPS_E2E_RESULTS/play-$name.txt" | grep localhost
   grep -E "^ok: \[localhost\] => $" -A3 "$DLOPS_E2E_RESULTS/play-$name.txt" | grep -E "^\s+msg: (ok|failed|no_gpu)" | head -2
@@ -58,4 +60,6 @@ play() {  # name, extra arguments
   play check --check --diff
   ls -ld /usr/local/cuda /usr/local/cuda-*
   grep -h "Fail a host whose checks failed" -A4 "$DLOPS_E2E_RESULTS/play-rerun.txt" | sed -n 2,5p
+  # A failed play fails the script (the recaps above say which).
+  [ "${#failed[@]}" = 0 ] || { echo "== failed: ${failed[*]}"; exit 1; }
 } 2>&1 | tee "$DLOPS_E2E_RESULTS/run.txt"
