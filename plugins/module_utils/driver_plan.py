@@ -1,14 +1,16 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""What the nvidia_driver role installs, pins and checks, decided on the controller (exposed as filters)."""
+"""What the nvidia_driver role installs, pins and checks, decided on the controller: plan() (the filter
+nvidia_driver_plan) and the functions it is made of."""
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import json
 import re
 
-from ansible_collections.dlops.gpu.plugins.module_utils import cuda_versions
+from ansible_collections.dlops.gpu.plugins.module_utils import cuda_versions, rpm
 
 # apt preferences: the driver's packages, pinned to the branch. Packages versioned otherwise (nvidia-kernel-common,
 # linux-modules-nvidia-*, nvidia-container-toolkit) match no pinned version and keep their default priority.
@@ -196,3 +198,143 @@ def gpu_processes(gpus):
             found.append("GPU %s: pid %s %s%s" % (gpu.get("index"), process.get("pid"), process.get("name") or "?",
                                                   " (%s MiB)" % memory if memory is not None else ""))
     return found
+
+
+# NVIDIA's repository keys, as NVIDIA publishes them per package manager (nvidia_driver_repo_key_* override).
+REPO_KEYS = {
+    "apt": {"file": "3bf863cc.pub", "fingerprint": "EB693B3035CD5710E231E123A4B469963BF863CC"},
+    "dnf": {"file": "D42D0685.pub", "fingerprint": "610C7B14E068A878070DA4E99CD0A493D42D0685"},
+}
+# The branch each Debian release ships in non-free (method distro, no branch asked for).
+DEBIAN_BRANCHES = {"12": "535", "13": "550"}
+_BRANCH_RE = re.compile(r"[0-9]*\Z")
+_VERSION_RE = re.compile(r"([0-9]+\.[0-9]+(\.[0-9]+)?)?\Z")
+
+
+def _system_errors(host, settings):
+    family, major = host.get("os_family"), str(host.get("distribution_major_version") or "")
+    errors = []
+    if not (family == "Debian" or (family == "RedHat" and major in ("8", "9"))):
+        errors.append("the nvidia_driver role supports Debian, Ubuntu and the RHEL family 8 and 9 (dnf module "
+                      "streams); this host runs %s %s" % (host.get("distribution"), major))
+    if settings.get("method") not in ("distro", "nvidia_repo"):
+        errors.append("nvidia_driver_method must be distro or nvidia_repo, not %s" % settings.get("method"))
+    if not _BRANCH_RE.match(str(settings.get("branch") or "")):
+        errors.append("nvidia_driver_branch must be the branch number only (such as \"580\") or empty, not %s"
+                      % json.dumps(str(settings.get("branch"))))
+    if not _VERSION_RE.match(str(settings.get("version") or "")):
+        errors.append("nvidia_driver_version must be digits X.Y or X.Y.Z (such as \"580.95.05\") or empty, not %s"
+                      % json.dumps(str(settings.get("version"))))
+    return errors
+
+
+def repo_dir(host):
+    """NVIDIA's repository folder for the host: ubuntu2404/x86_64, debian12/x86_64, rhel9/sbsa..."""
+    if host.get("os_family") == "RedHat":
+        name = "rhel%s" % host.get("distribution_major_version")
+    elif host.get("distribution") == "Ubuntu":
+        name = "ubuntu%s" % str(host.get("distribution_version") or "").replace(".", "")
+    else:
+        name = "%s%s" % (str(host.get("distribution") or "").lower(), host.get("distribution_major_version"))
+    machine = host.get("architecture")
+    return "%s/%s" % (name, {"aarch64": "sbsa"}.get(machine, machine))
+
+
+def _intent(gpu, plan, settings):
+    kernel = gpu.get("kernel") or {}
+    if plan["leave_running"]:
+        return ("Driver %s (%s) runs and is the one asked for; it was not installed from packages, so it is left as "
+                "it is." % (kernel.get("version"), kernel.get("flavour")))
+    if plan["running_matches"]:
+        return "Driver %s (%s) runs and is the one asked for; its packages are kept pinned and held." % (
+            kernel.get("version"), kernel.get("flavour"))
+    text = "Branch %s (%s) from %s: %s" % (
+        plan["branch"], settings.get("flavour") if settings.get("kernel", True) else "userspace only",
+        settings.get("method"), ", ".join(plan["packages"]["install"]))
+    if kernel.get("loaded"):
+        busy = ("busy: " + ", ".join(gpu_processes(gpu.get("gpus")))) if gpu.get("busy") else "idle"
+        then = "reload of the modules, else a reboot" if settings.get("reboot") else \
+            "reload of the modules, else reboot_required reported"
+        text += ", replacing the loaded %s (%s); GPUs %s; then %s" % (
+            kernel.get("version"), kernel.get("flavour"), busy, then)
+    return text + "."
+
+
+def plan(gpu, settings, host, reports=None):
+    """The nvidia_driver role's decision for one host, in one place.
+
+    gpu: the gpu_facts probe. settings: the role's variables without their prefix (method, package_manager, branch,
+    version, flavour, kernel, server, persistenced, allow_busy, reboot, repo_key_file, repo_key_fingerprint).
+    host: the facts (distribution, distribution_version, distribution_major_version, os_family, architecture,
+    kernel). reports: what the host's package manager said so far, each None until read - installed (dpkg-query's
+    or rpm's answer for the packages), madison (apt-cache madison), module_info (dnf module info nvidia-driver),
+    predict (apt-get --simulate install).
+
+    Returns the plan: errors (preflight), manager, branch, packages, repo_dir, repo_key, offer (what the sources
+    offer, None until read), wanted_packages, install_specs, hold, installed_names, rpm, packaged,
+    headers_missing, predicted_change, running_matches, leave_running, busy_change, stale, processes (on the GPUs),
+    intent, initramfs.
+    """
+    gpu, settings, host, reports = gpu or {}, settings or {}, host or {}, reports or {}
+    errors = _system_errors(host, settings)
+    wanted_manager = settings.get("package_manager") or "auto"
+    manager = wanted_manager if wanted_manager != "auto" else ("dnf" if host.get("os_family") == "RedHat" else "apt")
+    version = str(settings.get("version") or "")
+    branch = str(settings.get("branch") or "") or (version.split(".", 1)[0] if version else "") or (
+        DEBIAN_BRANCHES.get(str(host.get("distribution_major_version")), "")
+        if host.get("distribution") == "Debian" and settings.get("method") == "distro" else "")
+    flavour, kernel = settings.get("flavour", "open"), settings.get("kernel", True)
+    errors += nvidia_driver_preflight(gpu.get("gpus"), branch, flavour, kernel)
+    try:
+        packages = nvidia_driver_packages({
+            "distribution": host.get("distribution"), "method": settings.get("method"),
+            "family": "RedHat" if manager == "dnf" else host.get("os_family"), "branch": branch,
+            "version": version, "flavour": flavour, "kernel": kernel, "server": settings.get("server"),
+            "kernel_release": host.get("kernel"), "persistenced": settings.get("persistenced", True)})
+    except ValueError:  # the system error above says it
+        packages = {"install": [], "optional": [], "pin": [], "dkms": False, "specs": {}}
+    first = (packages["install"] or [""])[0]
+
+    installed_text = reports.get("installed")
+    rpm_installed = rpm.installed(installed_text or "") if manager == "dnf" else {}
+    if manager == "apt":
+        names = [line.split("\t")[0] for line in (installed_text or "").splitlines() if line.endswith(" ok installed")]
+    else:
+        names = list(rpm_installed)
+    if manager == "apt":
+        offer = None if reports.get("madison") is None else branch_versions(reports["madison"], first, branch, version)
+    else:
+        offer = None if reports.get("module_info") is None else \
+            stream_versions(reports["module_info"], packages.get("stream"), first, version)
+    known = (offer or {}).get("known") or []
+    wanted = packages["install"] + [p for p in packages["optional"] if p in known]
+    if manager == "apt":
+        predicted = bool(re.search(r"^Inst ", reports.get("predict") or "", re.M))
+    else:
+        predicted = bool(packages.get("stream")) and dnf_change_needed(
+            rpm_installed, packages, (offer or {}).get("enabled"), version)
+    matches = running_matches(gpu, branch, version, flavour, kernel)
+    loaded = (gpu.get("kernel") or {})
+    result = {
+        "errors": errors, "manager": manager, "branch": branch, "packages": packages,
+        "repo_dir": repo_dir(host),
+        "repo_key": {"file": settings.get("repo_key_file") or REPO_KEYS[manager]["file"],
+                     "fingerprint": settings.get("repo_key_fingerprint") or REPO_KEYS[manager]["fingerprint"]},
+        "offer": offer, "wanted_packages": wanted,
+        "install_specs": [packages["specs"][p] for p in wanted],
+        "hold": [p for p in wanted if not re.match(r"(linux-headers|kernel-devel)-", p)],
+        "installed_names": names, "rpm": rpm_installed, "packaged": bool(names),
+        "headers_missing": [] if offer is None else [
+            p for p in packages["install"] if p.startswith("linux-headers-") and p not in known and p not in names],
+        "predicted_change": predicted, "running_matches": matches, "leave_running": matches and not names,
+        "busy_change": bool(predicted and loaded.get("loaded") and gpu.get("busy")
+                            and not settings.get("allow_busy")),
+        "stale": bool(gpu.get("present") and kernel and (
+            (gpu.get("driver") or {}).get("mismatch")
+            or loaded.get("version") != (gpu.get("userspace") or {}).get("version"))),
+        "processes": gpu_processes(gpu.get("gpus")),
+        "initramfs": ["/usr/bin/dracut", "-f"] if host.get("os_family") == "RedHat"
+        else ["/usr/sbin/update-initramfs", "-u"],
+    }
+    result["intent"] = _intent(gpu, result, settings)
+    return result

@@ -27,6 +27,8 @@ def test_every_filter_has_its_documentation():
     assert names == documented
 
 
-def test_driver_filter_errors_name_the_filter():
-    with pytest.raises(AnsibleFilterError, match="nvidia_driver_packages: the nvidia_driver role knows Debian"):
-        driver.FilterModule().filters()["nvidia_driver_packages"]({"distribution": "Arch"})
+def test_the_driver_plan_of_an_unknown_system_says_so_instead_of_raising():
+    plan = driver.FilterModule().filters()["nvidia_driver_plan"](
+        {}, {"method": "distro", "branch": "580"}, {"distribution": "Archlinux", "os_family": "Archlinux"})
+    assert plan["errors"][0].startswith("the nvidia_driver role supports Debian, Ubuntu and the RHEL family")
+    assert plan["packages"]["install"] == []
