@@ -25,11 +25,11 @@ export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export PY_COLORS := 0
 export ANSIBLE_FORCE_COLOR := 0
 
-.PHONY: help setup venv collection docker images mirror test lint sanity unit package molecule demo demo-down build clean
+.PHONY: help setup venv collection docker images mirror test lint sanity unit package docs docs-site ee-check runner-test molecule demo demo-down demo-test build clean
 
 help:
 	@echo "make demo   provision the demo fleet of local containers (run it twice: the second run changes nothing)"
-	@echo "make test   everything CI runs: ansible-lint, ansible-test sanity, unit tests, every Molecule scenario"
+	@echo "make test   everything CI runs: ansible-lint, ansible-test sanity, unit tests, every Molecule scenario, every README command on the demo fleet"
 
 venv: $(VENV)/.installed
 $(VENV)/.installed: requirements.txt
@@ -56,7 +56,7 @@ mirror: venv
 
 setup: venv collection images mirror
 
-test: setup lint sanity unit package molecule
+test: setup lint sanity unit package docs ee-check molecule demo-test
 	@echo "make test: all checks passed"
 
 # ansible-lint keeps a copy of the collection in its cache and would lint against a stale one.
@@ -76,6 +76,22 @@ sanity: venv
 unit: venv collection
 	cd $(COLLECTIONS) && python -m pytest -q $(CURDIR)/tests/unit
 
+# Module, filter and role docs as antsibull-docs renders them, and the changelog fragments (offline).
+docs: venv
+	@bash scripts/docs.sh lint
+
+# The HTML docs site in build/docs-site (offline).
+docs-site: venv collection
+	@bash scripts/docs.sh site
+
+# The execution environment's build context (ansible-builder create, offline) and what it names.
+ee-check: venv collection
+	bash scripts/ee-check.sh
+
+# site.yml through ansible-runner as a job sliced in two, on the demo fleet (after make demo; demo-test runs it).
+runner-test: venv collection
+	bash tests/runner/sliced.sh
+
 molecule: setup
 	@for s in $(SCENARIOS); do \
 	  echo "=== molecule test -s $$s"; \
@@ -84,6 +100,10 @@ molecule: setup
 
 demo: setup
 	ansible-playbook -i inventories/demo playbooks/demo.yml --diff
+
+# Every command the README shows, run on the demo fleet and checked (tests/demo/run.sh); the fleet is removed after.
+demo-test: setup
+	bash tests/demo/run.sh
 
 demo-down: venv collection
 	ansible-playbook -i inventories/demo playbooks/demo.yml -e demo_state=absent

@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""One row of the fleet report per host, from ansible_facts.gpu and the inventory's pins (exposed as a filter)."""
+"""One row of the fleet report per host, from ansible_facts.gpu and the inventory's pins, and the rows of a report
+that a fact cache carries across runs (exposed as filters)."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -49,13 +50,20 @@ def drift(gpu, pins):
     return found
 
 
+def _time(seconds):
+    try:
+        return time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(seconds))
+    except (OverflowError, ValueError, OSError, TypeError):  # a kept value no clock gives
+        return "an unknown time"
+
+
 def validation_summary(validation):
     """gpu_validate's result in a few words: "-" when it did not run; a kept result says from when."""
     if not validation:
         return "-"
     kept = ""
     if validation.get("time") and "current" in validation:
-        kept = " (kept from %s)" % time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(validation["time"]))
+        kept = " (kept from %s)" % _time(validation["time"])
     if validation.get("status") == "failed":
         return "FAILED: " + "; ".join(validation.get("failed") or []) + kept
     if validation.get("status") == "no_gpu":
@@ -97,3 +105,76 @@ def fleet_row(host, gpu, pins, validation=None):
         "validation_failed": (validation or {}).get("status") == "failed",
         "drift": drift(gpu, pins) if gpu else ["not probed"],
     }
+
+
+def probed(results):
+    """Whether one of these registered gpu_facts results (site.yml's probe, report.yml's) probed the host in this
+    run. Registered results live for one run only; ansible_facts.gpu may come from a fact cache."""
+    for result in results or []:
+        if (isinstance(result, dict) and "gpu" in (result.get("ansible_facts") or {})
+                and not (result.get("failed") or result.get("skipped") or result.get("unreachable"))):
+            return True
+    return False
+
+
+def _validated(result):
+    """gpu_validate's result where the module ran in this run (its registered result), else {}."""
+    if isinstance(result, dict) and not (result.get("failed") or result.get("skipped")):
+        return (result.get("ansible_facts") or {}).get("gpu_validation") or {}
+    return {}
+
+
+def _kept(host, kept):
+    """A row an earlier run kept for ``host`` (from the fact cache), or None where it is not one: another host's,
+    without its time, or missing a field of today's rows or holding one of another type (an older release's)."""
+    if not isinstance(kept, dict) or kept.get("host") != host or not kept.get("probed"):
+        return None
+    taken = kept.get("time")
+    if isinstance(taken, bool) or not isinstance(taken, (int, float)) or not 0 <= taken < 2 ** 33:
+        return None  # not a time a clock gave (NaN fails the comparison too)
+    shape = fleet_row(host, {}, {})
+    for key, value in shape.items():
+        have = kept.get(key)
+        if not isinstance(have, type(value)):
+            return None
+        if isinstance(value, list) and not all(isinstance(item, str) for item in have):
+            return None
+    row = dict((key, kept[key]) for key in shape)
+    row["cached"] = _time(taken)
+    return row
+
+
+def fleet_rows(hosts, now, cache=False):
+    """The report's rows and the rows to keep for later runs, from one entry per host in scope (report order).
+
+    Each entry holds ``host``, ``in_run`` (in this run's --limit), ``gpu`` (ansible_facts.gpu or {}), ``pins``,
+    ``validation`` (ansible_facts.gpu_validation or {}), ``validate_run`` (gpu_validate's registered result or {}),
+    ``probes`` (the registered gpu_facts results) and ``kept`` (ansible_facts.dlops_gpu_report_row or {}).
+
+    Without a fact cache that outlives the run (``cache`` false) every fact is this run's: the hosts of the run
+    get their rows from them and nothing is kept, as without this filter. With one, a host counts as this
+    run's only where this run probed it and gpu_validate's result only where it ran; such a host's row is kept
+    (with ``now``, seconds since the epoch) and a host this run did not probe, in the run or outside its limit,
+    gets the row it kept last, its ``cached`` field saying when that was taken. A host of the run with no kept row
+    is "not probed"; one outside the run with none is left out. Fresh rows have ``cached`` "".
+    Returns {"rows": [...], "keep": [...]}.
+    """
+    rows, keep = [], []
+    for entry in hosts:
+        host, pins = entry["host"], entry.get("pins") or {}
+        if not cache:
+            if entry.get("in_run"):
+                rows.append(dict(fleet_row(host, entry.get("gpu"), pins, entry.get("validation")), cached=""))
+            continue
+        if probed(entry.get("probes")):
+            row = fleet_row(host, entry.get("gpu"), pins, _validated(entry.get("validate_run")))
+            rows.append(dict(row, cached=""))
+            if row["probed"]:
+                keep.append(dict(row, time=int(now)))
+            continue
+        kept = _kept(host, entry.get("kept"))
+        if kept:
+            rows.append(kept)
+        elif entry.get("in_run"):
+            rows.append(dict(fleet_row(host, {}, pins), cached=""))
+    return {"rows": rows, "keep": keep}

@@ -109,6 +109,7 @@ differences:
 
 import atexit
 import os
+import re
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.dlops.gpu.plugins.module_utils import redist
@@ -155,6 +156,8 @@ def main():
                                  "alone" % (path, redist.MARKER), **result)
         link = os.path.join(params["prefix"], "cuda")
         leaves = params["default"]
+        if leaves and not re.match(r"[0-9]+\.[0-9]+\Z", leaves):
+            module.fail_json(msg="default %r is not X.Y (such as 12.8)" % leaves, **result)
         if leaves and redist.toolkit_path(params["prefix"], leaves) == path:
             module.fail_json(msg="%s is the default toolkit this run leaves (%s): switch to another first"
                                  % (path, leaves), **result)

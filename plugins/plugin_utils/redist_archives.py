@@ -10,12 +10,18 @@ __metaclass__ = type
 
 import posixpath
 
-from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
+from ansible_collections.dlops.gpu.plugins.module_utils import redist
 
 
 class RedistUnpackAction(ActionBase):
-    """Subclasses name the module and say which of its arguments are archives."""
+    """Subclasses name the module and say which of its arguments are archives.
+
+    The module runs in check mode first, on the host: it checks every archive's fields and path, and says whether
+    anything is to change. Only then, and only outside check mode, are the archives copied (each to
+    archive_dir/<its relative_path>, the path checked here too) and the module run for real. A host that needs
+    nothing gets no copy, and its task reports no change, as check mode does.
+    """
 
     TRANSFERS_FILES = True
     MODULE = None
@@ -27,32 +33,43 @@ class RedistUnpackAction(ActionBase):
         result = super(RedistUnpackAction, self).run(tmp, task_vars)
         del tmp
         args = dict(self._task.args)
+        copy_from = [a for a in self.archives(args) if isinstance(a, dict) and a.get("path")]
+        if args.get("state", "present") != "present" or self._task.check_mode or not copy_from:
+            result.update(self._execute_module(module_name=self.MODULE, module_args=args, task_vars=task_vars))
+            return result
+        # The same checks and the same answer as check mode, before anything reaches the host.
+        self._task.check_mode = True  # what _execute_module hands the module as _ansible_check_mode
+        try:
+            planned = self._execute_module(module_name=self.MODULE, module_args=args, task_vars=task_vars)
+        finally:
+            self._task.check_mode = False
+        if planned.get("failed") or not planned.get("changed"):
+            result.update(planned)
+            return result
         copied = []
-        if args.get("state", "present") == "present" and not self._task.check_mode:
-            # An archive without a controller path is already on the host (the module's examples).
-            for archive in [a for a in self.archives(args) if isinstance(a, dict) and a.get("path")]:
-                copy = self._copy(archive, args.get("archive_dir"), task_vars)
-                if copy.get("failed"):
-                    copy["msg"] = "%s: copying %s to the host failed: %s" % (
-                        self.MODULE, archive.get("relative_path"), copy.get("msg"))
-                    return dict(result, **copy)
-                if copy.get("changed"):
-                    copied.append(archive["relative_path"])
-        module = self._execute_module(module_name=self.MODULE, module_args=args, task_vars=task_vars)
-        result.update(module)
+        for archive in copy_from:
+            copy = self._copy(archive, args.get("archive_dir"), task_vars)
+            if copy.get("failed"):
+                result.update(copy, msg="%s: copying %s to the host failed: %s; nothing was installed" % (
+                    self.MODULE, archive.get("relative_path"), copy.get("msg")), copied=copied)
+                return result
+            if copy.get("changed"):
+                copied.append(archive["relative_path"])
+        result.update(self._execute_module(module_name=self.MODULE, module_args=args, task_vars=task_vars))
         result["copied"] = copied
-        result["changed"] = bool(module.get("changed") or copied)
         return result
 
     def _copy(self, archive, archive_dir, task_vars):
-        """ansible.builtin.copy of one archive into archive_dir/<its relative_path's folder>/."""
-        if not archive.get("relative_path"):
-            raise AnsibleActionFail("%s: an archive without a relative_path: %r" % (self.MODULE, archive))
-        if not archive_dir:
-            raise AnsibleActionFail("%s: archive_dir is required with archives to copy" % self.MODULE)
+        """ansible.builtin.copy of one archive to archive_dir/<relative_path>; the path is checked first."""
+        try:
+            relative = redist.check_relative_path(archive.get("relative_path"), "%s archive" % self.MODULE)
+        except redist.RedistError as exc:
+            return {"failed": True, "msg": str(exc)}
+        if posixpath.basename(str(archive["path"])) != posixpath.basename(relative):
+            return {"failed": True, "msg": "the controller's copy %s is not named like %s" % (archive["path"], relative)}
         task = self._task.copy()
         task.args = dict(src=archive["path"], mode="0644",
-                         dest=posixpath.join(archive_dir, posixpath.dirname(archive["relative_path"])) + "/")
+                         dest=posixpath.join(archive_dir, posixpath.dirname(relative)) + "/")
         action = self._shared_loader_obj.action_loader.get(
             "ansible.legacy.copy", task=task, connection=self._connection, play_context=self._play_context,
             loader=self._loader, templar=self._templar, shared_loader_obj=self._shared_loader_obj)

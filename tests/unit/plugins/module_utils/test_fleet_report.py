@@ -67,3 +67,8 @@ def test_a_kept_validation_shows_while_its_stack_is_current():
     assert fleet_report.fleet_row("gpu01", dict(h100(), validation=stale), {})["validation"] == "-"
     fresh = {"status": "ok", "failed": [], "matmul_tflops": 52.0}
     assert fleet_report.fleet_row("gpu01", dict(h100(), validation=kept), {}, fresh)["validation"] == "ok, 52.0 TFLOP/s"
+
+
+def test_a_validation_time_no_clock_gives_is_said_so_not_raised():
+    assert fleet_report.validation_summary({"status": "ok", "time": 1e300, "current": True}) == \
+        "ok (kept from an unknown time)"

@@ -111,5 +111,12 @@ def test_cudnn_into_a_toolkit_the_run_installs_is_reported_in_check_mode_only(tm
     assert not os.path.exists(toolkit)
     real = run(capsys, cuda_cudnn, **args)
     assert real["failed"] and real["msg"] == "%s is not an installed CUDA toolkit folder (cuda-X.Y)" % toolkit
-    unsaid = run(capsys, cuda_cudnn, _ansible_check_mode=True, **dict(args, pending=False))
+    args["pending"] = False
+    unsaid = run(capsys, cuda_cudnn, _ansible_check_mode=True, **args)
     assert unsaid["failed"]
+
+
+def test_a_default_that_is_not_x_y_is_refused_with_a_message(prefix, capsys):
+    for value in ("12", "abc", "12.8\n"):
+        result = run(capsys, cuda_toolkit, version="12.4", prefix=str(prefix), state="absent", default=value)
+        assert result["failed"] and result["msg"] == "default %r is not X.Y (such as 12.8)" % value
