@@ -29,7 +29,7 @@ export ANSIBLE_FORCE_COLOR := 0
 
 help:
 	@echo "make demo   provision the demo fleet of local containers (run it twice: the second run changes nothing)"
-	@echo "make test   everything CI runs: ansible-lint, ansible-test sanity, unit tests, every Molecule scenario, every README command on the demo fleet"
+	@echo "make test   everything CI runs: ansible-lint, ansible-test sanity, unit tests, every Molecule scenario"
 
 venv: $(VENV)/.installed
 $(VENV)/.installed: requirements.txt
@@ -56,7 +56,7 @@ mirror: venv
 
 setup: venv collection images mirror
 
-test: setup lint sanity unit package docs ee-check molecule demo-test
+test: setup lint sanity unit package docs ee-check molecule
 	@echo "make test: all checks passed"
 
 # ansible-lint keeps a copy of the collection in its cache and would lint against a stale one.
@@ -102,6 +102,7 @@ demo: setup
 	ansible-playbook -i inventories/demo playbooks/demo.yml --diff
 
 # Every command the README shows, run on the demo fleet and checked (tests/demo/run.sh); the fleet is removed after.
+# Not yet part of make test: with it, make test would take about 55 minutes on a 2-core machine.
 demo-test: setup
 	bash tests/demo/run.sh
 
