@@ -85,7 +85,7 @@ docs-site: venv collection
 	@bash scripts/docs.sh site
 
 # The execution environment's build context (ansible-builder create, offline) and what it names.
-ee-check: venv collection
+ee-check: build
 	bash scripts/ee-check.sh
 
 # site.yml through ansible-runner as a job sliced in two, on the demo fleet (after make demo; demo-test runs it).

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Check execution-environment.yml offline: build the collection's tarball, write the image's build context with
-# `ansible-builder create` (which builds no image) into build/ee-context, and check that the Containerfile and the
-# context hold what the definition asks for and what this checkout needs: the base image, the ansible-core release
+# Check execution-environment.yml offline: with the collection's tarball that `make build` wrote, write the
+# image's build context with `ansible-builder create` (which builds no image) into build/ee-context, and check that
+# the Containerfile and the context hold what the definition asks for and what this checkout needs: the base image, the ansible-core release
 # of the `ansible` bundle that requirements.txt pins, ansible-runner, this collection's tarball of galaxy.yml's
 # version with galaxy.yml's dependencies, and no Python packages, as the plugins import none.
 set -euo pipefail
@@ -12,7 +12,8 @@ if [ -x "$root/.venv/bin/ansible-builder" ]; then
 fi
 context=$root/build/ee-context
 rm -rf "$context"
-ansible-galaxy collection build --force --output-path "$root/build" >/dev/null
+version=$(python3 -c 'import sys, yaml; print(yaml.safe_load(open(sys.argv[1]))["version"])' galaxy.yml)
+[ -f "build/dlops-gpu-$version.tar.gz" ] || { echo "ee-check: build/dlops-gpu-$version.tar.gz is missing: run make build" >&2; exit 1; }
 ansible-builder create -f execution-environment.yml -c "$context" --output-filename Containerfile >/dev/null
 python3 - "$root" "$context" <<'PY'
 import ast
