@@ -270,16 +270,16 @@ def cudnn_for(toolkit_series, cudnn_versions):
     return str(wanted) if wanted else None
 
 
-def cudnn_plan(toolkits, cudnn_versions, platform="linux-x86_64", pending=None):
+def cudnn_plan(toolkits, cudnn_versions, platform="linux-x86_64", pending=(), prefix="/usr/local"):
     """[{toolkit, series, cuda_major, version, platform, pending}] for the toolkits whose cuDNN differs from the wish.
 
-    pending: {series: path} of toolkits an earlier step of the run installs that the probe does not show yet
-    (check mode): they are planned as toolkits without cuDNN, marked pending."""
+    pending: the X.Y of toolkits that an earlier step of the run installs under prefix and the probe does not show
+    yet (check mode): they are planned as toolkits without cuDNN, marked pending."""
     todo = []
     toolkits = list(toolkits or [])
     probed = set(t.get("series") for t in toolkits)
-    toolkits += [{"series": s, "path": p, "pending": True} for s, p in sorted((pending or {}).items())
-                 if s not in probed]
+    toolkits += [{"series": s, "path": "%s/cuda-%s" % (prefix.rstrip("/"), s), "pending": True}
+                 for s in sorted(set(pending or ())) if s not in probed]
     for toolkit in toolkits:
         wanted = cudnn_for(toolkit.get("series") or "", cudnn_versions)
         if not wanted:

@@ -103,8 +103,7 @@ def test_cudnn_plan():
 def test_cudnn_plan_takes_the_toolkits_the_run_installs():
     # Check mode: 12.6 is still to be installed; 12.8, also listed as pending, is probed already (the real run).
     facts = [toolkit("12.8", "12.8.1")]
-    todo = cuda_plan.cudnn_plan(facts, {"12": "9.13"}, "linux-sbsa",
-                                {"12.6": "/opt/cuda-12.6", "12.8": "/usr/local/cuda-12.8"})
+    todo = cuda_plan.cudnn_plan(facts, {"12": "9.13"}, "linux-sbsa", ["12.6", "12.8"], "/opt/")
     assert todo == [
         {"toolkit": "/usr/local/cuda-12.8", "series": "12.8", "cuda_major": "12", "version": "9.13",
          "platform": "linux-sbsa", "pending": False},
