@@ -252,7 +252,7 @@ def _intent(gpu, plan, settings):
         plan["branch"], settings.get("flavour") if settings.get("kernel", True) else "userspace only",
         settings.get("method"), ", ".join(plan["packages"]["install"]))
     if kernel.get("loaded"):
-        busy = ("busy: " + ", ".join(gpu_processes(gpu.get("gpus")))) if gpu.get("busy") else "idle"
+        busy = ("busy: " + ", ".join(plan["processes"])) if gpu.get("busy") else "idle"
         then = "reload of the modules, else a reboot" if settings.get("reboot") else \
             "reload of the modules, else reboot_required reported"
         text += ", replacing the loaded %s (%s); GPUs %s; then %s" % (
@@ -284,7 +284,8 @@ def plan(gpu, settings, host, reports=None):
         DEBIAN_BRANCHES.get(str(host.get("distribution_major_version")), "")
         if host.get("distribution") == "Debian" and settings.get("method") == "distro" else "")
     flavour, kernel = settings.get("flavour", "open"), settings.get("kernel", True)
-    errors += nvidia_driver_preflight(gpu.get("gpus"), branch, flavour, kernel)
+    if _BRANCH_RE.match(str(settings.get("branch") or "")):  # else _system_errors said it already
+        errors += nvidia_driver_preflight(gpu.get("gpus"), branch, flavour, kernel)
     try:
         packages = nvidia_driver_packages({
             "distribution": host.get("distribution"), "method": settings.get("method"),

@@ -115,7 +115,7 @@ def test_the_rhel_family_reads_rpm_and_the_module_streams():
 
 def test_every_bad_setting_is_named_at_once():
     plan = driver_plan.plan(H100, settings(method="runfile", branch="5x", version="580.95.05\n"), UBUNTU)
-    assert plan["errors"][:3] == [
+    assert plan["errors"] == [
         "nvidia_driver_method must be distro or nvidia_repo, not runfile",
         "nvidia_driver_branch must be the branch number only (such as \"580\") or empty, not \"5x\"",
         "nvidia_driver_version must be digits X.Y or X.Y.Z (such as \"580.95.05\") or empty, not \"580.95.05\\n\""]
