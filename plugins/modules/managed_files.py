@@ -324,6 +324,8 @@ def main():
         ),
         supports_check_mode=True,
     )
+    # Found before anything is written (in check mode too): a host without ldconfig fails with nothing changed.
+    ldconfig_bin = module.params["ldconfig"] and module.get_bin_path("ldconfig", required=True)
     try:
         written, removed, diffs = keep(module.params["files"], module.params["owner"], module.params["group"],
                                        module.check_mode)
@@ -335,7 +337,7 @@ def main():
     changed = bool(written or removed)
     ldconfig = changed and module.params["ldconfig"]
     if ldconfig and not module.check_mode:
-        module.run_command([module.get_bin_path("ldconfig", required=True)], check_rc=True)
+        module.run_command([ldconfig_bin], check_rc=True)
     module.exit_json(changed=changed, written=written, removed=removed, ldconfig=ldconfig, diff=diffs)
 
 

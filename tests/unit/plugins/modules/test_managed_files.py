@@ -265,3 +265,16 @@ def test_ldconfig_runs_once_after_a_change_and_check_mode_reports_it_without_run
     assert (real["changed"], real["ldconfig"], ran) == (True, True, [["/sbin/ldconfig"]])
     again = run(capsys, files, ldconfig=True)
     assert (again["changed"], again["ldconfig"], ran) == (False, False, [["/sbin/ldconfig"]])
+
+
+def test_a_host_without_ldconfig_fails_before_anything_is_written(tmp_path, capsys, monkeypatch):
+    from ansible.module_utils.basic import AnsibleModule
+
+    def missing(self, name, required=False, opt_dirs=None):
+        if required:
+            self.fail_json(msg="Failed to find required executable \"%s\"" % name)
+    monkeypatch.setattr(AnsibleModule, "get_bin_path", missing)
+    files = [entry(str(tmp_path / "dlops-cuda.conf"), "/usr/local/cuda/lib64\n")]
+    result = run(capsys, files, ldconfig=True)
+    assert result["failed"] and "ldconfig" in result["msg"]
+    assert not os.path.exists(str(tmp_path / "dlops-cuda.conf"))
