@@ -60,8 +60,8 @@ CUDART_PROBE = r"""
 import ctypes, json, sys
 lib = ctypes.CDLL(sys.argv[1])
 version, count = ctypes.c_int(), ctypes.c_int()
-out = {"runtime": None, "devices": None}
-if lib.cudaRuntimeGetVersion(ctypes.byref(version)) == 0:
+out = {"runtime": None, "devices": None, "version_code": lib.cudaRuntimeGetVersion(ctypes.byref(version))}
+if out["version_code"] == 0:
     out["runtime"] = version.value
 if sys.argv[2] == "1":
     code = lib.cudaGetDeviceCount(ctypes.byref(count))
@@ -162,6 +162,10 @@ def driver_checks(gpu, expected_count=None, expected_model=None, persistence=Non
     return checks
 
 
+# cudaErrorInsufficientDriver: what cudaRuntimeGetVersion of CUDA 11 returns where no driver is loaded.
+CUDA_ERROR_INSUFFICIENT_DRIVER = 35
+
+
 def toolkit_check(toolkit, compiled=None, loaded=None, gpu_count=0):
     """A toolkit's check from its compiled program's output (dict) or its runtime probe (dict)."""
     name = "CUDA %s" % toolkit["series"]
@@ -172,6 +176,11 @@ def toolkit_check(toolkit, compiled=None, loaded=None, gpu_count=0):
         return check(name, ok, "nvcc-built kernel ran on %d GPU(s), runtime %s, %d sums, %d wrong"
                      % (compiled["devices"], runtime_version_string(compiled["runtime"]), compiled["sums"],
                         compiled["wrong"]))
+    if loaded and loaded.get("runtime") is None and loaded.get("version_code") == CUDA_ERROR_INSUFFICIENT_DRIVER \
+            and not gpu_count:
+        # CUDA 11's runtime asks the driver for its version; 12 and later answer without one.
+        return check(name, True, "libcudart loads; its version needs a driver, and this host has none (no GPU to "
+                                 "run on)")
     if not loaded or loaded.get("runtime") is None:
         return check(name, False, "libcudart did not load: %s" % ((loaded or {}).get("error") or "no output"))
     detail = "runtime %s loads" % runtime_version_string(loaded["runtime"])

@@ -102,11 +102,13 @@ predict() {
     ansible-playbook -i inventories/demo playbooks/site.yml -l dlops-demo-ws01,localhost -e "$vars" \
     || fail "check mode did not predict the real run ($name): $log/predict-$name"
 }
-# The last argument: how many tasks the real run must change at least. The first adds 12.6 (with cuDNN), moves the
-# default to 12.4 and changes the /tmp size; the second moves the default to 12.8 and prunes the old default (12.4)
-# with 12.6. The sliced job below takes the workstation back to its pins (12.4 installed again).
-predict add-a-toolkit '{"cuda_toolkits": ["12.4", "12.8", "12.6"], "cuda_default": "12.4", "storage_tuning_tmp_size": "20%"}' 4
-predict prune-the-old-default '{"cuda_toolkits": ["12.8"], "cuda_default": "12.8", "cuda_prune": true}' 3
+# The last argument: how many tasks the real run must change at least. The mirror holds the runtime of 11.8, 12.4,
+# 12.8 and 13.0 (which driver 535 cannot run), cuDNN for CUDA 12 and 13. First 11.8 is added, the default moved to
+# 12.4 and the /tmp size changed; then the default goes back to 12.8 with the old default (12.4) pruned; last the
+# inventory's pins again: 12.4 installed with cuDNN, 11.8 pruned.
+predict add-a-toolkit '{"cuda_toolkits": ["12.4", "12.8", "11.8"], "cuda_default": "12.4", "storage_tuning_tmp_size": "20%"}' 4
+predict prune-the-old-default '{"cuda_toolkits": ["12.8", "11.8"], "cuda_default": "12.8", "cuda_prune": true}' 3
+predict back-to-the-pins '{"cuda_prune": true}' 4
 
 step "site.yml through ansible-runner as AWX runs a job sliced in two (tests/runner/sliced.sh)"
 bash tests/runner/sliced.sh >"$log/sliced.log" 2>&1 || { tail -30 "$log/sliced.log"; fail "the sliced job failed"; }

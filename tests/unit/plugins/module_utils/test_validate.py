@@ -128,3 +128,13 @@ def test_an_unreadable_record_is_none(tmp_path):
     assert validate.read_record(str(path), {}) is None
     path.write_text("[1, 2]")
     assert validate.read_record(str(path), {}) is None
+
+
+def test_cuda_11s_runtime_without_a_driver_loads_but_cannot_say_its_version():
+    # cudaRuntimeGetVersion of CUDA 11.8's libcudart returns 35 (insufficient driver) where no driver is loaded.
+    without = {"runtime": None, "devices": None, "version_code": 35}
+    passed = validate.toolkit_check({"series": "11.8"}, loaded=without, gpu_count=0)
+    assert passed["ok"] and passed["detail"].startswith("libcudart loads; its version needs a driver")
+    # With GPUs expected, a runtime that cannot reach the driver fails.
+    assert validate.toolkit_check({"series": "11.8"}, loaded=without, gpu_count=1)["ok"] is False
+    assert validate.toolkit_check({"series": "11.8"}, loaded=dict(without, version_code=999), gpu_count=0)["ok"] is False
