@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""CUDA filters: the CUDA/driver table (module_utils/cuda_versions.py), toolkit plans and redist picks."""
+"""CUDA filters: the CUDA/driver table (module_utils/cuda_versions.py), the cuda and cudnn roles' plans
+(module_utils/cuda_plan.py) and the archives each plan takes from what redist_fetch fetched."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -33,22 +34,12 @@ def redist_pick(requests, releases, product="cuda"):
         raise AnsibleFilterError("redist_pick: no fetched release %s" % exc)
 
 
-def redist_platform(machine):
-    try:
-        return redist.MACHINE_PLATFORMS[machine]
-    except KeyError:
-        raise AnsibleFilterError("redist_platform: NVIDIA publishes no Linux redist archives for %r" % (machine,))
-
-
 class FilterModule(object):
     def filters(self):
         return {
             "cuda_min_driver": cuda_min_driver,
             "cuda_driver_support": cuda_driver_support,
-            "cuda_preflight": cuda_plan.cuda_preflight,
-            "cuda_settings_errors": cuda_plan.settings_errors,
-            "cuda_toolkit_plan": cuda_plan.cuda_toolkit_plan,
-            "cudnn_plan": cuda_plan.cudnn_plan,
+            "cuda_plan": cuda_plan.plan,
+            "cudnn_plan": cuda_plan.cudnn_role_plan,
             "redist_pick": redist_pick,
-            "redist_platform": redist_platform,
         }

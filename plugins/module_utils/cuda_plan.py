@@ -2,8 +2,9 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """What the cuda and cudnn roles must do on a host, decided on the controller from ansible_facts.gpu.
 
-Pure functions, exposed as filters: on a converged host they return empty
-plans, and the roles skip every install task without running a module.
+plan() is the cuda role's whole decision and cudnn_role_plan() the cudnn role's (the dlops.gpu.cuda_plan and
+dlops.gpu.cudnn_plan filters): pure functions of the probe and the role's settings. On a converged host they
+return empty plans, and the roles skip every install task without running a module.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -14,6 +15,19 @@ import json
 import re
 
 from ansible_collections.dlops.gpu.plugins.module_utils import cuda_versions
+from ansible_collections.dlops.gpu.plugins.module_utils import redist
+
+# Components of each profile, and those taken only where the release has them (split out in CUDA 13).
+_RUNTIME = ("cuda_cudart", "cuda_nvrtc", "libcublas", "libcufft", "libcurand", "libcusolver", "libcusparse",
+            "libnvjitlink")
+PROFILES = {
+    "runtime": (_RUNTIME, ()),
+    "devel": (_RUNTIME + ("cuda_nvcc", "cuda_cccl", "cuda_cupti", "cuda_nvtx", "cuda_profiler_api", "cuda_nvml_dev",
+                          "cuda_cuobjdump", "cuda_nvdisasm", "cuda_nvprune", "cuda_cuxxfilt"),
+              ("cuda_crt", "libnvvm")),
+}
+LD_CONF = "/etc/ld.so.conf.d/dlops-cuda.conf"
+PROFILE_SCRIPT = "/etc/profile.d/dlops-cuda.sh"
 
 _VERSION_RE = re.compile(r"^[0-9]+\.[0-9]+(\.[0-9]+)?\Z")
 
@@ -290,3 +304,130 @@ def cudnn_plan(toolkits, cudnn_versions, platform="linux-x86_64", pending=(), pr
                      "cuda_major": toolkit["series"].split(".")[0], "version": wanted,
                      "platform": platform, "pending": bool(toolkit.get("pending"))})
     return todo
+
+
+def _series_key(value):
+    return tuple(int(part) for part in value.split("."))
+
+
+def package_names(toolkits, profile):
+    """NVIDIA's apt packages for the toolkits: cuda-libraries-X-Y (runtime) or cuda-toolkit-X-Y (devel), with
+    "=X.Y.Z*" for an exact release."""
+    names = []
+    for version in toolkits:
+        parts = str(version).split(".")
+        names.append("%s%s-%s%s" % ("cuda-toolkit-" if profile == "devel" else "cuda-libraries-", parts[0], parts[1],
+                                    "=%s*" % version if len(parts) > 2 else ""))
+    return names
+
+
+def environment_files(settings, after_series, removed_series):
+    """The files of the shell environment (written by dlops.gpu.managed_files, templates rendered there): the linker
+    path, cuda-switch, the profile and a modulefile per toolkit while toolkits are listed, and the modulefiles of
+    pruned toolkits taken away."""
+    prefix, modulefiles_dir = settings["cuda_prefix"], settings["cuda_modulefiles_dir"]
+    files = []
+    if settings["cuda_toolkits"]:
+        files.append({"path": LD_CONF, "mode": "0644",
+                      "content": "# Managed by dlops.gpu: the default CUDA toolkit's libraries\n%s/cuda/lib64\n"
+                                 % prefix})
+        files.append({"path": settings["cuda_switch_command"], "mode": "0755", "template": "cuda-switch.j2"})
+        if settings["cuda_profile_d"]:
+            files.append({"path": PROFILE_SCRIPT, "mode": "0644", "template": "dlops-cuda.sh.j2"})
+        if settings["cuda_modulefiles"]:
+            files.extend({"path": "%s/cuda/%s" % (modulefiles_dir, s), "mode": "0644", "template": "modulefile.j2",
+                          "template_vars": {"__cuda_series": s}} for s in after_series)
+    files.extend({"path": "%s/cuda/%s" % (modulefiles_dir, s), "state": "absent"} for s in removed_series)
+    return files
+
+
+def _default_in_place(probe_default, prefix, default_series):
+    """<prefix>/cuda and <prefix>/cuda-X lead to the default toolkit already. A link that update-alternatives owns
+    goes through cuda_select every run, which keeps the choice in manual mode."""
+    probe_default = probe_default or {}
+    return (probe_default.get("path") == prefix + "/cuda" and not probe_default.get("alternatives")
+            and probe_default.get("series") == default_series and probe_default.get("major_series") == default_series)
+
+
+def plan(probe, settings):
+    """The cuda role's plan for one host, from ansible_facts.gpu and the role's variables (name -> value).
+
+    errors: what stops the role before anything changes (the settings first: when they are wrong, nothing else is
+    judged); warnings: toolkits the driver supports only in part. install/install_series/remove/after_series: as
+    cuda_toolkit_plan. default_series, switch (the default link must move) and switch_pending (to a toolkit this run
+    installs, not there yet in check mode). packages: for cuda_install_method package. files: the environment's.
+    """
+    result = {"errors": [], "warnings": [], "install": [], "install_series": [], "remove": [], "after_series": [],
+              "conflicts": [], "default_series": "", "switch": False, "switch_pending": False, "packages": [],
+              "files": [], "platform": None}
+    result["errors"] = settings_errors(dict((name, settings[name]) for name in SETTING_KINDS if name in settings))
+    if result["errors"]:
+        return result
+    probe = probe or {}
+    toolkits, default, prefix = settings["cuda_toolkits"], settings["cuda_default"] or "", settings["cuda_prefix"]
+    method, profile = settings["cuda_install_method"], settings["cuda_profile"]
+    errors = result["errors"]
+    if profile == "custom":
+        components, optional = settings["cuda_components"], ()
+        if not components:
+            errors.append("cuda_profile is custom but cuda_components is empty: list the redist components")
+    else:
+        components, optional = PROFILES[profile]
+    if method == "package" and profile not in PROFILES:
+        errors.append("cuda_install_method package installs the runtime or devel profile; custom lists are for redist")
+    platform = redist.MACHINE_PLATFORMS.get(probe.get("machine"))
+    if platform is None and toolkits and method == "redist":
+        errors.append("NVIDIA publishes no Linux redist archives for this host's machine %s: use "
+                      "cuda_install_method package or drop cuda_toolkits here" % _shown(probe.get("machine")))
+    driver = settings["cuda_target_driver"] or (probe.get("driver") or {}).get("version") or ""
+    checks = cuda_preflight(toolkits, default, driver, settings["cuda_allow_unsupported_driver"])
+    errors.extend(checks["errors"])
+    result["warnings"] = checks["warnings"]
+    todo = cuda_toolkit_plan(toolkits, probe.get("toolkits"), components, settings["cuda_components_by_toolkit"],
+                             optional, platform or "linux-x86_64", default, settings["cuda_prune"])
+    errors.extend(todo["conflicts"])
+    result.update(todo, platform=platform)
+    if errors:
+        return result
+    default_series = series(default) if default else ""
+    if method == "redist":
+        missing = todo["install_series"]
+    else:
+        probed = set(t.get("series") for t in probe.get("toolkits") or [])
+        missing = sorted(set(series(v) for v in toolkits) - probed, key=_series_key)
+        result["packages"] = package_names(toolkits, profile)
+    result.update(
+        default_series=default_series,
+        # NVIDIA's packages move <prefix>/cuda through update-alternatives as they install: the package method
+        # re-asserts the default every run.
+        switch=bool(default_series) and (method == "package"
+                                         or not _default_in_place(probe.get("cuda_default"), prefix, default_series)),
+        switch_pending=default_series in missing,
+        files=environment_files(settings, todo["after_series"], todo["remove"]))
+    return result
+
+
+def cudnn_role_plan(probe, settings, pending=(), prefix="/usr/local"):
+    """The cudnn role's plan for one host: {errors, todo (cudnn_plan's), requests (what redist_fetch fetches)}.
+
+    settings: cudnn_versions and cudnn_archive_dir; pending and prefix as cudnn_plan takes them (the cuda role's
+    toolkits still to install, its cuda_prefix)."""
+    result = {"errors": settings_errors(dict((name, settings[name]) for name in ("cudnn_versions", "cudnn_archive_dir")
+                                             if name in settings)), "todo": [], "requests": []}
+    if result["errors"]:
+        return result
+    probe = probe or {}
+    platform = redist.MACHINE_PLATFORMS.get(probe.get("machine"))
+    todo = cudnn_plan(probe.get("toolkits"), settings["cudnn_versions"], platform or "linux-x86_64", pending, prefix)
+    if todo and platform is None:
+        result["errors"].append("NVIDIA publishes no Linux cuDNN archives for this host's machine %s: drop "
+                                "cudnn_versions here" % _shown(probe.get("machine")))
+        return result
+    result["todo"] = todo
+    requests = []
+    for item in todo:
+        request = {"version": item["version"], "cuda_major": item["cuda_major"], "platform": item["platform"]}
+        if request not in requests:
+            requests.append(request)
+    result["requests"] = requests
+    return result

@@ -216,7 +216,7 @@ def request_key(product, request, platform):
 
 
 def pick(product, requests, releases, platform="linux-x86_64"):
-    """Each request with its release label and only the archives it asked for."""
+    """Each request with its release label, only the archives it asked for, and whether it is their last use."""
     picked = []
     for request in requests or []:
         release = releases[request_key(product, request, platform)]
@@ -226,6 +226,11 @@ def pick(product, requests, releases, platform="linux-x86_64"):
         entry["label"] = release["label"]
         entry["archives"] = dict((n, a) for n, a in release["archives"].items() if n in names)
         picked.append(entry)
+    # last_use: no later pick takes any of its archives, so its copy on the host may go once it is unpacked.
+    for index, entry in enumerate(picked):
+        paths = set(a.get("relative_path") for a in entry["archives"].values())
+        entry["last_use"] = not any(paths & set(a.get("relative_path") for a in later["archives"].values())
+                                    for later in picked[index + 1:])
     return picked
 
 

@@ -24,8 +24,9 @@ description:
     an owner or group this host does not have, a read-only filesystem, an immutable or append-only file - and any
     failure stops the module with nothing changed. Check mode runs the same checks.
   - Check mode reports the same changes and the same diff as the real run, and changes nothing.
-  - The content is rendered beforehand, on the controller (for example with the C(ansible.builtin.template)
-    lookup).
+  - A file's content is given as it is, or as a template that is rendered on the controller before the module runs
+    (the way the C(ansible.builtin.template) lookup renders it, from the role's C(templates/) folder), so that a
+    role's plan can list its files without rendering them itself.
 author:
   - dlops.gpu maintainers (@dlops)
 options:
@@ -43,6 +44,15 @@ options:
         description: What it holds, for I(state=present).
         type: str
         default: ""
+      template:
+        description:
+          - A template to render into I(content) on the controller, found as the C(ansible.builtin.template) lookup
+            finds it. Not with I(content).
+        type: str
+      template_vars:
+        description: Variables for I(template) only, on top of the task's.
+        type: dict
+        default: {}
       mode:
         description:
           - Its permissions, as C(ansible.builtin.file) reads them - a string is octal (C("0644")); an integer is taken
@@ -87,6 +97,10 @@ EXAMPLES = r"""
         content: "{{ lookup('ansible.builtin.template', 'example.sh.j2') }}"
       - path: /etc/ld.so.conf.d/example.conf
         content: "/opt/example/lib64\n"
+      - path: /etc/example/modulefiles/example/1.0
+        template: modulefile.j2
+        template_vars:
+          example_version: "1.0"
       - path: /etc/example/old.conf
         state: absent
 """
@@ -315,6 +329,8 @@ def main():
             files=dict(type="list", elements="dict", required=True, options=dict(
                 path=dict(type="path", required=True),
                 content=dict(type="str", default=""),
+                template=dict(type="str"),
+                template_vars=dict(type="dict", default={}),
                 mode=dict(type="raw", default="0644"),
                 state=dict(type="str", choices=["present", "absent"], default="present"),
             )),
@@ -324,6 +340,11 @@ def main():
         ),
         supports_check_mode=True,
     )
+    # The action plugin renders every template on the controller; one left means the module was called without it.
+    unrendered = [entry["path"] for entry in module.params["files"] if entry.get("template") is not None]
+    if unrendered:
+        module.fail_json(msg="%s: a template is rendered by the dlops.gpu.managed_files action on the controller, "
+                             "not on the host; nothing was changed" % ", ".join(unrendered))
     # Found before anything is written (in check mode too): a host without ldconfig fails with nothing changed.
     ldconfig_bin = module.params["ldconfig"] and module.get_bin_path("ldconfig", required=True)
     try:

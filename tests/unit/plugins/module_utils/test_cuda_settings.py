@@ -1,4 +1,5 @@
-"""cuda_settings_errors: role variables that would write a wrong or unsafe file are refused, one message each."""
+"""cuda_plan.settings_errors, the first check of the cuda and cudnn plans: role variables that would write a wrong
+or unsafe file are refused, one message each."""
 
 import os
 
@@ -20,7 +21,10 @@ GOOD = {"cuda_prefix": "/usr/local", "cuda_modulefiles_dir": "/etc/dlops-gpu/mod
 def test_the_defaults_and_the_examples_pass():
     assert cuda_plan.settings_errors(GOOD) == []
     assert cuda_plan.settings_errors(dict(GOOD, cuda_default="", cuda_toolkits=[], cudnn_versions={})) == []
-    assert FilterModule().filters()["cuda_settings_errors"] is cuda_plan.settings_errors
+    # The roles reach the check only through their plans, which stop on it before judging anything else.
+    assert FilterModule().filters()["cuda_plan"] is cuda_plan.plan
+    assert FilterModule().filters()["cudnn_plan"] is cuda_plan.cudnn_role_plan
+    assert "cuda_settings_errors" not in FilterModule().filters()
 
 
 def test_a_string_where_a_list_belongs_is_one_message():

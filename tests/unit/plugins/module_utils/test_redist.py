@@ -98,8 +98,19 @@ def test_request_keys_and_pick():
                                    "platform": "linux-x86_64"}], releases)
     assert picked[0]["label"] == "12.8.1"
     assert picked[0]["archives"] == {"cuda_cudart": {"n": 1}}
+    assert picked[0]["last_use"] is True
     assert redist.request_key("cudnn", {"version": "9.13", "cuda_major": "12"}, "linux-sbsa") == \
         "9.13/cuda12/linux-sbsa"
+
+
+def test_a_pick_is_the_last_use_of_its_archive_only_when_no_later_pick_takes_it():
+    cudnn12 = {"cudnn": {"relative_path": "cudnn/linux-x86_64/cudnn-9.13-cuda12.tar.xz"}}
+    cudnn13 = {"cudnn": {"relative_path": "cudnn/linux-x86_64/cudnn-9.13-cuda13.tar.xz"}}
+    releases = {"9.13/cuda12/linux-x86_64": {"label": "9.13.0", "archives": cudnn12},
+                "9.13/cuda13/linux-x86_64": {"label": "9.13.0", "archives": cudnn13}}
+    requests = [{"version": "9.13", "cuda_major": major, "platform": "linux-x86_64"} for major in ("12", "13", "12")]
+    picked = redist.pick("cudnn", requests, releases)
+    assert [p["last_use"] for p in picked] == [False, True, True]
 
 
 def test_install_builds_aside_and_renames_into_place(tmp_path):
