@@ -1,5 +1,7 @@
-"""repo_key's main(), end to end on keys made by the real gpg: the download replaced by the bytes a server would send,
-the keyring written in a temporary tree that is compared before and after every refusal."""
+"""package_source's main(), end to end on keys made by the real gpg: the download replaced by the bytes a server
+would send, the keyring and the source written in a temporary tree that is compared before and after every refusal.
+
+The key's tests read the key's part of the result (run() flattens it); the source's tests, at the end, the whole."""
 
 import io
 import json
@@ -12,7 +14,8 @@ import pytest
 from ansible.module_utils.testing import patch_module_args
 from ansible_collections.dlops.gpu.plugins.module_utils import atomic_file
 from ansible_collections.dlops.gpu.plugins.module_utils import openpgp
-from ansible_collections.dlops.gpu.plugins.modules import repo_key
+from ansible_collections.dlops.gpu.plugins.module_utils import repo_keyring
+from ansible_collections.dlops.gpu.plugins.modules import package_source
 # keys is a fixture: imported for pytest, which finds it by name
 from ..module_utils.gpg_keys import keys  # noqa: F401 pylint: disable=unused-import
 
@@ -33,13 +36,28 @@ class Server:
         return io.BytesIO(self.data)
 
 
-def run(monkeypatch, capsys, server, dest, check_mode=False, diff=True, fingerprint=None):
-    monkeypatch.setattr(repo_key, "open_url", server)
-    args = dict(url=URL, fingerprint=fingerprint, dest=str(dest), _ansible_check_mode=check_mode, _ansible_diff=diff)
+def call(monkeypatch, capsys, server, check_mode=False, diff=True, **args):
+    monkeypatch.setattr(repo_keyring, "open_url", server)
+    args = dict(dict(name="vendor", format="deb822", uris=["https://vendor.example.invalid/repo/"], suites=["/"]),
+                _ansible_check_mode=check_mode, _ansible_diff=diff, **args)
     with patch_module_args(args):
         with pytest.raises(SystemExit):
-            repo_key.main()
+            package_source.main()
     return json.loads(capsys.readouterr().out)
+
+
+def run(monkeypatch, capsys, server, dest, check_mode=False, diff=True, fingerprint=None):
+    """The key's part of the result, flat: changed and diff are the keyring's."""
+    source = os.path.join(os.path.dirname(str(dest)), "vendor.sources")
+    result = call(monkeypatch, capsys, server, check_mode, diff, keyring=str(dest), key_url=URL,
+                  key_fingerprint=fingerprint, dest=source)
+    flat = dict(result.pop("key", {}), **result)
+    diffs = [d for d in flat.pop("diff", []) if d["after_header"] == str(dest)]
+    if "failed" not in flat:
+        flat["changed"] = flat["key_changed"]
+    if diffs:
+        flat["diff"] = diffs[0]
+    return flat
 
 
 def snapshot(root):
@@ -147,7 +165,7 @@ def test_refusals_say_why_and_change_nothing(keys, monkeypatch, capsys, tmp_path
         "crc": Server(b"\n".join(lines)),
         "truncated": Server(gpg.export(keys["wanted"])[:-7]),
         "download": Server(error=HTTPError(URL, 404, "Not Found", {}, None)),
-        "huge": Server(b"\x99" * (repo_key.MAX_KEY_BYTES + 1)),
+        "huge": Server(b"\x99" * (repo_keyring.MAX_KEY_BYTES + 1)),
         "fingerprint": Server(error=AssertionError("not downloaded")),
         "character": Server(error=AssertionError("not downloaded")),
         # the expired key followed by the user ID self-signature of another key (valid, but not its own)
@@ -220,3 +238,80 @@ def test_a_grafted_subkey_and_a_third_party_certification_are_reported_and_not_w
             in result["diff"]["after"])
     assert ("# dropped from %s: signature %s (a certification (type 0x10) by another key (issuer %s)"
             % (URL, keys["rsa"], keys["first"]) in result["diff"]["after"])
+
+
+def test_a_deb822_source_and_its_key_are_written_together_and_check_mode_predicts_both(
+        keys, monkeypatch, capsys, tmp_path):
+    keyring, source = tmp_path / "keyrings" / "vendor.gpg", tmp_path / "sources.list.d" / "vendor.sources"
+    args = dict(keyring=str(keyring), key_url=URL, key_fingerprint=keys["wanted"], dest=str(source),
+                description="NVIDIA's repository (managed)")
+    server = Server(keys["gpg"].export(keys["wanted"]))
+    checked = call(monkeypatch, capsys, server, check_mode=True, **args)
+    assert (checked["changed"], checked["key_changed"], checked["source_changed"]) == (True, True, True)
+    assert not keyring.exists() and not source.exists()
+    real = call(monkeypatch, capsys, server, **args)
+    assert real["diff"] == checked["diff"] and [d["after_header"] for d in real["diff"]] == [str(keyring), str(source)]
+    assert source.read_text() == ("# Managed by dlops.gpu: NVIDIA's repository (managed)\nTypes: deb\n"
+                                  "URIs: https://vendor.example.invalid/repo/\nSuites: /\nSigned-By: %s\n" % keyring)
+    assert oct(source.stat().st_mode & 0o7777) == "0o644"
+    again = call(monkeypatch, capsys, Server(error=AssertionError("not downloaded again")), **args)
+    assert (again["changed"], again["diff"]) == (False, [])
+
+
+def test_a_yum_repository_trusts_the_keyring_through_gpgkey(keys, monkeypatch, capsys, tmp_path):
+    keyring, repo = tmp_path / "rpm-gpg" / "vendor.gpg", tmp_path / "yum.repos.d" / "vendor.repo"
+    result = call(monkeypatch, capsys, Server(keys["gpg"].export(keys["wanted"])), format="yum", suites=[],
+                  keyring=str(keyring), key_url=URL, key_fingerprint=keys["wanted"], dest=str(repo),
+                  repo_gpgcheck=True, gpgcheck=False, description="NVIDIA container toolkit")
+    assert result["changed"] is True
+    assert repo.read_text() == ("# Managed by dlops.gpu\n[vendor]\nname=NVIDIA container toolkit\n"
+                                "baseurl=https://vendor.example.invalid/repo/\nenabled=1\ngpgcheck=0\nrepo_gpgcheck=1\n"
+                                "gpgkey=file://%s\nsslverify=1\n" % keyring)
+
+
+def test_a_source_trusting_a_distribution_keyring_writes_no_key_and_needs_the_keyring_there(
+        keys, monkeypatch, capsys, tmp_path):
+    keyring, source = tmp_path / "debian-archive-keyring.gpg", tmp_path / "nonfree.sources"
+    args = dict(keyring=str(keyring), dest=str(source), suites=["trixie", "trixie-updates"],
+                components=["contrib", "non-free", "non-free-firmware"], uris=["http://deb.example.invalid/debian"])
+    missing = call(monkeypatch, capsys, Server(error=AssertionError("no key to fetch")), **args)
+    assert missing["failed"] and missing["msg"].startswith("keyring %s does not exist" % keyring)
+    assert not source.exists()
+    keyring.write_bytes(b"the distribution's")
+    result = call(monkeypatch, capsys, Server(error=AssertionError("no key to fetch")), **args)
+    assert (result["key_changed"], result["source_changed"], "key" in result) == (False, True, False)
+    assert "Suites: trixie trixie-updates\nComponents: contrib non-free non-free-firmware\n" in source.read_text()
+    assert keyring.read_bytes() == b"the distribution's"
+
+
+def test_a_symlinked_source_has_its_target_written(keys, monkeypatch, capsys, tmp_path):
+    (tmp_path / "keyring.gpg").write_bytes(b"k")
+    target, link = tmp_path / "real" / "vendor.sources", tmp_path / "vendor.sources"
+    target.parent.mkdir()
+    target.write_text("old\n")
+    link.symlink_to(target)
+    result = call(monkeypatch, capsys, None, keyring=str(tmp_path / "keyring.gpg"), dest=str(link))
+    assert result["source_changed"] and link.is_symlink() and target.read_text().startswith("# Managed by dlops.gpu")
+    assert result["diff"][0]["before"] == "old\n"
+
+
+@pytest.mark.parametrize("field, value, words", [
+    ("description", "x\nTrusted: yes", "description 'x\\nTrusted: yes' must be one line"),
+    ("suites", ["/\nTrusted: yes"], "suite '/\\nTrusted: yes' must be / or a word"),
+    ("components", ["main contrib"], "component 'main contrib' must be a word"),
+    ("uris", ["https://a.example.invalid/ [trusted=yes]"], "must be an http://, https:// or file:// URI"),
+    ("uris", ["ftp://a.example.invalid/"], "must be an http://, https:// or file:// URI"),
+    ("uris", [], "uris [] must list at least one URI"),
+    ("suites", [], "suites [] must list at least one suite"),
+    ("name", "../../etc/apt/trusted", "name '../../etc/apt/trusted' must be letters, digits"),
+    ("keyring", "/etc/apt/keyrings/a b.gpg", "keyring '/etc/apt/keyrings/a b.gpg' must be an absolute path"),
+])
+def test_a_field_that_would_add_a_line_or_another_file_is_refused_with_nothing_written(keys, monkeypatch, capsys,
+                                                                                       tmp_path, field, value, words):
+    args = dict(keyring=str(tmp_path / "keyrings" / "vendor.gpg"), key_url=URL, key_fingerprint=keys["wanted"],
+                dest=str(tmp_path / "vendor.sources"))
+    args[field] = value
+    before = snapshot(tmp_path)
+    result = call(monkeypatch, capsys, Server(error=AssertionError("refused before any download")), **args)
+    assert result["failed"] and words in result["msg"] and result["msg"].endswith("nothing was changed"), result
+    assert snapshot(tmp_path) == before
