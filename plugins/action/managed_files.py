@@ -4,8 +4,7 @@
 
 A role's plan can then name its files (path, mode, template) without rendering them in Jinja: the template is
 found and rendered as the ansible.builtin.template lookup does it, from the role's templates/ folder and with the
-task's variables plus the entry's template_vars. With record and known (what gpu_facts found of the set this run),
-a set already as asked is not sent to the host at all (module_utils/file_record.py).
+task's variables plus the entry's template_vars.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -15,7 +14,6 @@ __metaclass__ = type
 from ansible.errors import AnsibleError
 from ansible.module_utils.common.text.converters import to_text
 from ansible.plugins.action import ActionBase
-from ansible_collections.dlops.gpu.plugins.module_utils import file_record
 
 
 class ActionModule(ActionBase):
@@ -48,11 +46,6 @@ class ActionModule(ActionBase):
                         return result
                 rendered.append(entry)
             args["files"] = rendered
-            # The probe hashed these files this run: where each is already as asked, nothing is left to check.
-            if args.get("record") and file_record.satisfied(rendered, args.get("known"), args.get("owner"),
-                                                            args.get("group")):
-                result.update(changed=False, written=[], removed=[], ldconfig=False, checked_by_probe=True)
-                return result
         result.update(self._execute_module(module_name="dlops.gpu.managed_files", module_args=args,
                                            task_vars=task_vars))
         return result

@@ -143,13 +143,6 @@ ansible_facts:
             - The NVIDIA CDI spec (C(spec), its path, or None) and the driver version it was generated for
               (C(driver_version)); a spec for another driver than the loaded one needs regenerating.
           type: dict
-        managed_files:
-          description:
-            - The sets of files that M(dlops.gpu.managed_files) keeps a record of (option C(record)), by name; each
-              with C(owner) and C(group) as asked and C(files), the files still exactly as it left them (path to
-              C(sha256), C(mode), C(uid), C(gid), or C(absent)), hashed again by this probe. A file edited, removed or
-              put back since is left out, so that the next managed_files run checks it.
-          type: dict
         validation:
           description:
             - The last result C(dlops.gpu.gpu_validate) kept (C(status), C(failed), C(checks), C(matmul_tflops),
@@ -161,7 +154,7 @@ ansible_facts:
 import os
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.dlops.gpu.plugins.module_utils import file_record, gpu_probe, validate
+from ansible_collections.dlops.gpu.plugins.module_utils import gpu_probe, validate
 
 
 def main():
@@ -183,7 +176,6 @@ def main():
         nvidia_smi=module.get_bin_path("nvidia-smi") if params["nvidia_smi"] else None,
         run=module.run_command,
     )
-    facts["managed_files"] = file_record.read_all(params["test_root"] or "/")
     facts["validation"] = validate.read_record(
         os.path.join(params["test_root"] or "/", params["validation_record"].lstrip("/")), facts)
     module.exit_json(changed=False, ansible_facts={"gpu": facts})

@@ -76,20 +76,6 @@ options:
       - Group (name or gid) of every file written (the connecting user's when omitted).
       - A name or a numeric gid that this host's group database does not have is refused.
     type: str
-  record:
-    description:
-      - A name (lower-case letters, digits, C(-), C(_)) under which the set's state is kept on the host after the
-        run (each file's sha256, mode and owner, in C(/var/lib/dlops-gpu/managed-files/<record>.json)).
-        M(dlops.gpu.gpu_facts) hashes the files again and reports those still so as
-        C(ansible_facts.gpu.managed_files[<record>]), which O(known) takes.
-    type: str
-  known:
-    description:
-      - What the probe found of the set (C(ansible_facts.gpu.managed_files[<record>])). Where every file is already
-        as asked by it (content, mode, owner and group, or absent), the module is not run at all, in check mode too,
-        and RV(checked_by_probe) says so; the probe's own module execution checked them.
-    type: dict
-    default: {}
   ldconfig:
     description:
       - Run C(ldconfig) once after the set changed, for a set that holds a linker path
@@ -134,10 +120,6 @@ ldconfig:
   description: Whether C(ldconfig) ran (or would run, in check mode).
   returned: always
   type: bool
-checked_by_probe:
-  description: Whether O(known) showed every file as asked, so that the module did not run.
-  returned: always
-  type: bool
 """
 
 import grp
@@ -149,7 +131,6 @@ import stat
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_bytes, to_text
 from ansible_collections.dlops.gpu.plugins.module_utils import atomic_file
-from ansible_collections.dlops.gpu.plugins.module_utils import file_record
 
 _OCTAL_RE = re.compile(r"^(0o)?[0-7]+\Z")
 
@@ -355,8 +336,6 @@ def main():
             )),
             owner=dict(type="str"),
             group=dict(type="str"),
-            record=dict(type="str"),
-            known=dict(type="dict", default={}),
             ldconfig=dict(type="bool", default=False),
         ),
         supports_check_mode=True,
@@ -366,10 +345,6 @@ def main():
     if unrendered:
         module.fail_json(msg="%s: a template is rendered by the dlops.gpu.managed_files action on the controller, "
                              "not on the host; nothing was changed" % ", ".join(unrendered))
-    record = module.params["record"]
-    if record is not None and not file_record.NAME_RE.match(record):
-        module.fail_json(msg="record %r is not a name of lower-case letters, digits, - and _; nothing was changed"
-                             % record)
     # Found before anything is written (in check mode too): a host without ldconfig fails with nothing changed.
     ldconfig_bin = module.params["ldconfig"] and module.get_bin_path("ldconfig", required=True)
     try:
@@ -384,12 +359,7 @@ def main():
     ldconfig = changed and module.params["ldconfig"]
     if ldconfig and not module.check_mode:
         module.run_command([ldconfig_bin], check_rc=True)
-    if record and not module.check_mode:
-        # Bookkeeping, not a change of the set: the next probe checks the files against it.
-        file_record.write(record, [entry["path"] for entry in module.params["files"]], module.params["owner"],
-                          module.params["group"])
-    module.exit_json(changed=changed, written=written, removed=removed, ldconfig=ldconfig, diff=diffs,
-                     checked_by_probe=False)
+    module.exit_json(changed=changed, written=written, removed=removed, ldconfig=ldconfig, diff=diffs)
 
 
 if __name__ == "__main__":

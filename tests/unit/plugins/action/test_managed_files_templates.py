@@ -8,7 +8,6 @@ import subprocess
 import sys
 
 from ansible_collections.dlops.gpu.plugins.module_utils import cuda_plan
-from ansible_collections.dlops.gpu.plugins.module_utils import file_record
 from ansible_collections.dlops.gpu.tests.unit.conftest import COLLECTIONS
 from ansible_collections.dlops.gpu.tests.unit.plugins.module_utils.test_cuda_plan_whole import H100, settings
 
@@ -24,8 +23,6 @@ TASKS = """
 - name: Keep the files
   dlops.gpu.managed_files:
     files: "{{ files }}"
-    record: "{{ record | default(omit) }}"
-    known: "{{ known | default(omit) }}"
   register: result
   ignore_errors: true
 - name: Keep the result
@@ -37,7 +34,7 @@ TASKS = """
 """
 
 
-def play(tmp_path, files, check=False, **extra_vars):
+def play(tmp_path, files, check=False):
     role = tmp_path / "roles" / "files"
     (role / "tasks").mkdir(parents=True, exist_ok=True)
     (role / "templates").mkdir(exist_ok=True)
@@ -45,8 +42,8 @@ def play(tmp_path, files, check=False, **extra_vars):
     (role / "templates" / "greeting.j2").write_text("hello {{ who }} from {{ place }}\n")
     (tmp_path / "play.yml").write_text(PLAYBOOK)
     out = tmp_path / "result.json"
-    extra = json.dumps(dict({"files": files, "place": "the play", "result_file": str(out),
-                             "ansible_python_interpreter": sys.executable}, **extra_vars))
+    extra = json.dumps({"files": files, "place": "the play", "result_file": str(out),
+                        "ansible_python_interpreter": sys.executable})
     env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=COLLECTIONS, ANSIBLE_LOCAL_TEMP=str(tmp_path / "tmp-local"),
                ANSIBLE_REMOTE_TEMP=str(tmp_path / "tmp-remote"), ANSIBLE_HOME=str(tmp_path / "home"),
                ANSIBLE_ROLES_PATH=str(tmp_path / "roles"))
@@ -85,20 +82,3 @@ def test_every_template_the_cuda_plan_names_is_in_the_role():
     plan = cuda_plan.plan(H100, settings(cuda_toolkits=["12.8", "13.0"], cuda_default="12.8"))
     names = set(f["template"] for f in plan["files"] if "template" in f)
     assert names == set(os.listdir(os.path.join(ROOT, "roles", "cuda", "templates")))
-
-
-def test_a_set_the_probe_found_as_asked_is_not_sent_to_the_host(tmp_path):
-    target = tmp_path / "out" / "greeting"
-    target.parent.mkdir()
-    target.write_text("edited after the probe\n")
-    files = [{"path": str(target), "template": "greeting.j2", "template_vars": {"who": "cuda"}, "mode": "0640"}]
-    wanted = file_record.sha256(b"hello cuda from the play\n")
-    known = {"owner": None, "group": None, "files": {str(target): {"sha256": wanted, "mode": 0o640}}}
-    # What the probe found stands for the file: the module does not run, so the file stays as it is now.
-    skipped = play(tmp_path, files, known=known, record="greeting")
-    assert skipped["checked_by_probe"] is True and not skipped["changed"]
-    assert target.read_text() == "edited after the probe\n"
-    # Another mode than the probe found: the module runs and writes the file (no record: that is the module's).
-    ran = play(tmp_path, files, known=dict(known, files={str(target): {"sha256": wanted, "mode": 0o644}}))
-    assert ran["checked_by_probe"] is False and ran["changed"]
-    assert target.read_text() == "hello cuda from the play\n"
