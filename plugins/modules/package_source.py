@@ -77,12 +77,13 @@ options:
     elements: str
     required: true
   suites:
-    description: apt's C(Suites) (C(/) for a flat repository such as NVIDIA's). Required for C(deb822).
+    description: apt's C(Suites) (C(/) for a flat repository such as NVIDIA's). Required for C(deb822); not used for
+      C(yum).
     type: list
     elements: str
     default: []
   components:
-    description: apt's C(Components) (none for a flat repository).
+    description: apt's C(Components) (none for a flat repository); not used for C(yum).
     type: list
     elements: str
     default: []
@@ -105,11 +106,11 @@ options:
         leading C(0x) are allowed, any other character is refused.
     type: str
   gpgcheck:
-    description: dnf checks every package's signature with the key.
+    description: dnf checks every package's signature with the key (C(yum) only; apt always checks the signed lists).
     type: bool
     default: true
   repo_gpgcheck:
-    description: dnf checks the repository metadata's signature with the key.
+    description: dnf checks the repository metadata's signature with the key (C(yum) only).
     type: bool
     default: false
   validate_certs:
@@ -123,6 +124,7 @@ options:
   dest:
     description:
       - The source file. C(/etc/apt/sources.list.d/<name>.sources) or C(/etc/yum.repos.d/<name>.repo) when omitted.
+      - It must end in C(.sources) (C(deb822)) or C(.repo) (C(yum)), the names apt and dnf read in those formats.
     type: path
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes

@@ -297,6 +297,9 @@ def test_a_symlinked_source_has_its_target_written(keys, monkeypatch, capsys, tm
 
 @pytest.mark.parametrize("field, value, words", [
     ("description", "x\nTrusted: yes", "description 'x\\nTrusted: yes' must be one line"),
+    ("description", u"x\u2028Trusted: yes", "must be one line"),
+    ("description", u"x\x85gpgcheck=0", "must be one line"),
+    ("dest", "/etc/apt/sources.list.d/vendor.list", "must be an absolute path ending in .sources"),
     ("suites", ["/\nTrusted: yes"], "suite '/\\nTrusted: yes' must be / or a word"),
     ("components", ["main contrib"], "component 'main contrib' must be a word"),
     ("uris", ["https://a.example.invalid/ [trusted=yes]"], "must be an http://, https:// or file:// URI"),
