@@ -29,11 +29,11 @@ PY
 recap() { grep -A3 "PLAY RECAP" "$1" | grep localhost; }
 
 {
-  echo "== before"; ls -l /usr/local/cuda; update-alternatives --display cuda | head -3
+  echo "== before"; ls -l /usr/local/cuda; update-alternatives --display cuda | sed -n 1,3p
   echo "== install 12.8 beside 13.0 and switch to it"
   ansible_playbook tests/gpu/cuda.yml -e cuda_default=12.8 >"$results/play-install.txt"
   recap "$results/play-install.txt"
-  ls -ld /usr/local/cuda /usr/local/cuda-*; update-alternatives --display cuda | head -2
+  ls -ld /usr/local/cuda /usr/local/cuda-*; update-alternatives --display cuda | sed -n 1,2p
   cat /usr/local/cuda-12.8/version.json
   runtime /usr/local/cuda/lib64/libcudart.so
   echo "== cuda-use 13.0 in one shell while the default is 12.8"
@@ -41,7 +41,7 @@ recap() { grep -A3 "PLAY RECAP" "$1" | grep localhost; }
   echo "== switch back to 13.0"
   ansible_playbook tests/gpu/cuda.yml -e cuda_default=13.0 >"$results/play-switch-back.txt"
   recap "$results/play-switch-back.txt"
-  ls -l /usr/local/cuda; update-alternatives --display cuda | head -2
+  ls -l /usr/local/cuda; update-alternatives --display cuda | sed -n 1,2p
   runtime /usr/local/cuda/lib64/libcudart.so
   runtime /usr/local/cuda-12.8/lib64/libcudart.so
   echo "== a kernel compiled by /usr/local/cuda/bin/nvcc"
