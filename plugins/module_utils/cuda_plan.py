@@ -343,9 +343,11 @@ def environment_files(settings, after_series, removed_series):
 
 def _default_in_place(probe_default, prefix, default_series):
     """<prefix>/cuda and <prefix>/cuda-X lead to the default toolkit already. A link that update-alternatives owns
-    goes through cuda_select every run, which keeps the choice in manual mode."""
+    counts only in manual mode at that toolkit (as cuda_select leaves it), since NVIDIA's packages move an
+    alternative in auto mode whenever they install."""
     probe_default = probe_default or {}
-    return (probe_default.get("path") == prefix + "/cuda" and not probe_default.get("alternatives")
+    return (probe_default.get("path") == prefix + "/cuda"
+            and (not probe_default.get("alternatives") or bool(probe_default.get("alternatives_manual")))
             and probe_default.get("series") == default_series and probe_default.get("major_series") == default_series)
 
 
@@ -398,10 +400,7 @@ def plan(probe, settings):
         result["packages"] = package_names(toolkits, profile)
     result.update(
         default_series=default_series,
-        # NVIDIA's packages move <prefix>/cuda through update-alternatives as they install: the package method
-        # re-asserts the default every run.
-        switch=bool(default_series) and (method == "package"
-                                         or not _default_in_place(probe.get("cuda_default"), prefix, default_series)),
+        switch=bool(default_series) and not _default_in_place(probe.get("cuda_default"), prefix, default_series),
         switch_pending=default_series in missing,
         files=environment_files(settings, todo["after_series"], todo["remove"]))
     return result

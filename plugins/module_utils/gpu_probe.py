@@ -405,11 +405,32 @@ def toolkits(prefixes=("/usr/local",), root="/", run=None, driver=None):
     return found
 
 
+_ALTERNATIVES_ADMIN = ("/var/lib/dpkg/alternatives/", "/var/lib/alternatives/")
+
+
+def _alternative_manual(root, name, value):
+    """Whether the alternative ``name`` is in manual mode with ``value`` as its choice, as update-alternatives keeps
+    it (the mode on the first line of its admin file; the choice as the link /etc/alternatives/<name> says it)."""
+    for admin in _ALTERNATIVES_ADMIN:
+        try:
+            with open(_path(root, admin + name)) as handle:
+                mode = handle.readline().strip()
+        except (IOError, OSError):
+            continue
+        try:
+            current = os.readlink(_path(root, "/etc/alternatives/" + name))
+        except OSError:
+            return False
+        return mode == "manual" and os.path.normpath(current) == os.path.normpath(value)
+    return False
+
+
 def default_link(prefix="/usr/local", root="/"):
-    """Where <prefix>/cuda points, and whether update-alternatives owns it."""
+    """Where <prefix>/cuda points, whether update-alternatives owns it, and whether it holds it in manual mode."""
     link = _path(root, os.path.join(prefix, "cuda"))
     info = {"path": os.path.join(prefix, "cuda"), "exists": os.path.lexists(link), "target": None,
-            "resolved": None, "series": None, "major_series": None, "alternatives": False}
+            "resolved": None, "series": None, "major_series": None, "alternatives": False,
+            "alternatives_manual": False}
     if not os.path.islink(link):
         return info
     target = os.readlink(link)
@@ -427,8 +448,16 @@ def default_link(prefix="/usr/local", root="/"):
     # Only the alternative named cuda counts: a link into another alternative is not ours to switch.
     if target == "/etc/alternatives/cuda":
         name = "cuda"
-        info["alternatives"] = any(os.path.exists(_path(root, d + name))
-                                   for d in ("/var/lib/dpkg/alternatives/", "/var/lib/alternatives/"))
+        info["alternatives"] = any(os.path.exists(_path(root, d + name)) for d in _ALTERNATIVES_ADMIN)
+        # What a switch (cuda_select) leaves: cuda, and cuda-X where that is an alternative too, chosen by hand.
+        if info["alternatives"] and match:
+            toolkit = os.path.join(prefix, "cuda-" + info["series"])
+            manual = _alternative_manual(root, "cuda", toolkit)
+            major_name = "cuda-" + match.group(1)
+            major_link = _path(root, os.path.join(prefix, major_name))
+            if manual and os.path.islink(major_link) and os.readlink(major_link) == "/etc/alternatives/" + major_name:
+                manual = _alternative_manual(root, major_name, toolkit)
+            info["alternatives_manual"] = manual
     return info
 
 

@@ -133,7 +133,9 @@ ansible_facts:
           elements: dict
         cuda_default:
           description: The C(cuda) link in the first prefix, C(path), C(exists), C(target), C(resolved),
-            C(series) and C(alternatives) (whether update-alternatives owns it).
+            C(series), C(major_series) (where C(cuda-X) leads), C(alternatives) (whether update-alternatives owns it)
+            and C(alternatives_manual) (it holds C(cuda), and C(cuda-X) where that is an alternative too, in manual
+            mode at that toolkit, as a switch leaves them).
           type: dict
         cudnn_system:
           description: cuDNN installed system-wide (C(version), C(source)), or None.

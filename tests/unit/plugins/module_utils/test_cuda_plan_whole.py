@@ -54,10 +54,14 @@ def test_the_h100_with_a_packaged_13_0_gets_12_8_beside_it_and_the_default_switc
     assert plan["packages"] == []
 
 
-def test_the_h100_keeps_its_13_0_under_update_alternatives_switched_through_cuda_select_every_run():
+def test_the_h100_keeps_its_13_0_under_update_alternatives_switched_until_they_are_in_manual_mode():
+    # The capture's alternative is in auto mode (as NVIDIA's packages leave it): the switch sets it by hand.
     plan = cuda_plan.plan(H100, settings(cuda_toolkits=["13.0"], cuda_default="13.0"))
     assert plan["install"] == [] and plan["errors"] == []
     assert (plan["switch"], plan["switch_pending"]) == (True, False)
+    manual = dict(H100, cuda_default=dict(H100["cuda_default"], major_series="13.0", alternatives_manual=True))
+    assert cuda_plan.plan(manual, settings(cuda_toolkits=["13.0"], cuda_default="13.0"))["switch"] is False
+    assert cuda_plan.plan(manual, settings(cuda_toolkits=["12.8", "13.0"], cuda_default="12.8"))["switch"] is True
 
 
 def test_a_different_release_over_a_packaged_toolkit_is_an_error():
@@ -125,12 +129,15 @@ def test_the_driver_and_the_profile_stop_what_the_host_cannot_take():
     assert cuda_plan.plan(dict(H100, machine="aarch64"), settings(cuda_toolkits=["12.8"]))["platform"] == "linux-sbsa"
 
 
-def test_the_package_method_names_its_packages_and_reasserts_the_default_every_run():
+def test_the_package_method_names_its_packages_and_switches_where_the_link_is_not_held_by_hand():
     probe = converged(toolkit("12.4", "12.4.1", managed=False), series="12.4")
     plan = cuda_plan.plan(probe, settings(cuda_toolkits=["12.4", "12.8.1"], cuda_default="12.4",
                                           cuda_install_method="package", cuda_profile="devel"))
     assert plan["packages"] == ["cuda-toolkit-12-4", "cuda-toolkit-12-8=12.8.1*"]
-    assert (plan["switch"], plan["switch_pending"]) == (True, False)
+    assert (plan["switch"], plan["switch_pending"]) == (False, False)
+    auto = dict(probe, cuda_default=dict(probe["cuda_default"], alternatives=True))
+    assert cuda_plan.plan(auto, settings(cuda_toolkits=["12.4"], cuda_default="12.4",
+                                         cuda_install_method="package"))["switch"] is True
     plan = cuda_plan.plan(probe, settings(cuda_toolkits=["12.8"], cuda_default="12.8", cuda_install_method="package"))
     assert plan["packages"] == ["cuda-libraries-12-8"]
     assert plan["switch_pending"] is True

@@ -145,8 +145,31 @@ def test_two_toolkits_with_the_link_owned_by_alternatives(tmp_path):
     assert by_series["11.8"]["version"] == "11.8.89" and by_series["11.8"]["version_source"] == "libcudart"
     assert result["cuda_default"] == {"path": "/usr/local/cuda", "exists": True, "target": "/etc/alternatives/cuda",
                                       "resolved": "/usr/local/cuda-12.4", "series": "12.4", "major_series": None,
-                                      "alternatives": True}
+                                      "alternatives": True, "alternatives_manual": False}
     assert result["kernel"]["flavour"] == "open"
+
+
+def test_alternatives_in_manual_mode_at_the_toolkit_are_what_a_switch_leaves(tmp_path):
+    """As NVIDIA's packages and cuda_select leave them on the H200: cuda and cuda-13 both alternatives."""
+    for series in ("12.8", "13.0"):
+        toolkit(tmp_path, series, series + ".1")
+    link(tmp_path, "/usr/local/cuda", "/etc/alternatives/cuda")
+    link(tmp_path, "/usr/local/cuda-13", "/etc/alternatives/cuda-13")
+    link(tmp_path, "/etc/alternatives/cuda", "/usr/local/cuda-13.0")
+    link(tmp_path, "/etc/alternatives/cuda-13", "/usr/local/cuda-13.0")
+    for name, mode in (("cuda", "manual"), ("cuda-13", "manual")):
+        write(tmp_path, "/var/lib/dpkg/alternatives/" + name, "%s\n/usr/local/%s\n" % (mode, name))
+    info = gpu_probe.default_link("/usr/local", str(tmp_path))
+    assert (info["series"], info["major_series"], info["alternatives"], info["alternatives_manual"]) == (
+        "13.0", "13.0", True, True)
+    # cuda-13 still in auto mode: a package install may move it, so the switch must run.
+    write(tmp_path, "/var/lib/dpkg/alternatives/cuda-13", "auto\n/usr/local/cuda-13\n")
+    assert gpu_probe.default_link("/usr/local", str(tmp_path))["alternatives_manual"] is False
+    write(tmp_path, "/var/lib/dpkg/alternatives/cuda-13", "manual\n/usr/local/cuda-13\n")
+    # The choice written through another link than the toolkit's own path: the switch rewrites it.
+    os.unlink(os.path.join(str(tmp_path), "etc/alternatives/cuda"))
+    link(tmp_path, "/etc/alternatives/cuda", "/usr/local/cuda-13")
+    assert gpu_probe.default_link("/usr/local", str(tmp_path))["alternatives_manual"] is False
 
 
 def test_default_link_and_its_major_link(tmp_path):
