@@ -26,6 +26,10 @@ description:
     is not digits and dots, a size that is not a non-negative whole number or a sha256 that is not 64 lower-case
     hex digits.
   - In check mode manifests are read but no archive is downloaded.
+  - Why not M(ansible.builtin.get_url) with a checksum - the URLs and checksums come from the manifest, which must
+    be read and checked first (paths, versions, sizes), the archives of every host's request are fetched once for
+    the fleet into one cache, and a size above the manifest's stops the download; one get_url task per archive
+    would need the manifest parsed in Jinja and would not check the size.
 author:
   - dlops.gpu maintainers (@dlops)
 options:
