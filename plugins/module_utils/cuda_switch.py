@@ -239,12 +239,17 @@ def run(cmd):
     return out.decode("utf-8", "replace")
 
 
+def settled(current, target, alternative, status):
+    """Whether a link needs no switch: it (or its alternative) points at the target itself, compared as written,
+    not followed (a link reaching the toolkit through another link is redone), and an alternative is in manual
+    mode. gpu_facts asks the same of what it reads (cuda_default.alternatives_manual)."""
+    return (current is not None and os.path.normpath(current) == os.path.normpath(target)
+            and (not alternative or status == "manual"))
+
+
 def pending(steps):
-    """The steps whose link (or alternative) does not point at its target itself, or whose alternative is not in
-    manual mode. Compared as written, not followed: a link reaching the toolkit through another link is redone."""
-    return [step for step in steps
-            if step.current is None or os.path.normpath(step.current) != os.path.normpath(step.target)
-            or (step.alternative and step.status != "manual")]
+    """The steps that are not settled()."""
+    return [step for step in steps if not settled(step.current, step.target, step.alternative, step.status)]
 
 
 def apply(steps, alternatives=None):

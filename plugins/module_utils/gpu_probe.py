@@ -18,6 +18,7 @@ import platform
 import re
 import subprocess
 
+from ansible_collections.dlops.gpu.plugins.module_utils import cuda_switch
 from ansible_collections.dlops.gpu.plugins.module_utils import cuda_versions
 from ansible_collections.dlops.gpu.plugins.module_utils.nvidia_smi import parse_nvidia_smi_xml
 
@@ -409,8 +410,9 @@ _ALTERNATIVES_ADMIN = ("/var/lib/dpkg/alternatives/", "/var/lib/alternatives/")
 
 
 def _alternative_manual(root, name, value):
-    """Whether the alternative ``name`` is in manual mode with ``value`` as its choice, as update-alternatives keeps
-    it (the mode on the first line of its admin file; the choice as the link /etc/alternatives/<name> says it)."""
+    """Whether a switch to ``value`` would leave the alternative ``name`` as it is (cuda_switch.settled), read
+    without running update-alternatives: the mode on the first line of its admin file, the choice as the link
+    /etc/alternatives/<name> says it."""
     for admin in _ALTERNATIVES_ADMIN:
         try:
             with open(_path(root, admin + name)) as handle:
@@ -418,10 +420,10 @@ def _alternative_manual(root, name, value):
         except (IOError, OSError):
             continue
         try:
-            current = os.readlink(_path(root, "/etc/alternatives/" + name))
+            current = os.readlink(_path(root, os.path.join(cuda_switch.ALTERNATIVES_DIR, name)))
         except OSError:
             return False
-        return mode == "manual" and os.path.normpath(current) == os.path.normpath(value)
+        return cuda_switch.settled(current, value, name, mode)
     return False
 
 
