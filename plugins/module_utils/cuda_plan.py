@@ -15,7 +15,7 @@ import json
 import re
 
 from ansible_collections.dlops.gpu.plugins.module_utils import cuda_versions
-from ansible_collections.dlops.gpu.plugins.module_utils import redist
+from ansible_collections.dlops.gpu.plugins.module_utils import machines
 
 # Components of each profile, and those taken only where the release has them (split out in CUDA 13).
 _RUNTIME = ("cuda_cudart", "cuda_nvrtc", "libcublas", "libcufft", "libcurand", "libcusolver", "libcusparse",
@@ -377,7 +377,7 @@ def plan(probe, settings):
         components, optional = PROFILES[profile]
     if method == "package" and profile not in PROFILES:
         errors.append("cuda_install_method package installs the runtime or devel profile; custom lists are for redist")
-    platform = redist.MACHINE_PLATFORMS.get(probe.get("machine"))
+    platform = machines.redist_platform(probe.get("machine"))
     if platform is None and toolkits and method == "redist":
         errors.append("NVIDIA publishes no Linux redist archives for this host's machine %s: use "
                       "cuda_install_method package or drop cuda_toolkits here" % _shown(probe.get("machine")))
@@ -416,7 +416,7 @@ def cudnn_role_plan(probe, settings, pending=(), prefix="/usr/local"):
     if result["errors"]:
         return result
     probe = probe or {}
-    platform = redist.MACHINE_PLATFORMS.get(probe.get("machine"))
+    platform = machines.redist_platform(probe.get("machine"))
     todo = cudnn_plan(probe.get("toolkits"), settings["cudnn_versions"], platform or "linux-x86_64", pending, prefix)
     if todo and platform is None:
         result["errors"].append("NVIDIA publishes no Linux cuDNN archives for this host's machine %s: drop "

@@ -10,7 +10,7 @@ __metaclass__ = type
 import json
 import re
 
-from ansible_collections.dlops.gpu.plugins.module_utils import cuda_versions, rpm
+from ansible_collections.dlops.gpu.plugins.module_utils import cuda_versions, machines, rpm
 
 # apt preferences: the driver's packages, pinned to the branch. Packages versioned otherwise (nvidia-kernel-common,
 # linux-modules-nvidia-*, nvidia-container-toolkit) match no pinned version and keep their default priority.
@@ -236,8 +236,7 @@ def repo_dir(host):
         name = "ubuntu%s" % str(host.get("distribution_version") or "").replace(".", "")
     else:
         name = "%s%s" % (str(host.get("distribution") or "").lower(), host.get("distribution_major_version"))
-    machine = host.get("architecture")
-    return "%s/%s" % (name, {"aarch64": "sbsa"}.get(machine, machine))
+    return "%s/%s" % (name, machines.names(host.get("architecture"))["repo"])
 
 
 def _intent(gpu, plan, settings):

@@ -20,6 +20,7 @@ import subprocess
 
 from ansible_collections.dlops.gpu.plugins.module_utils import cuda_switch
 from ansible_collections.dlops.gpu.plugins.module_utils import cuda_versions
+from ansible_collections.dlops.gpu.plugins.module_utils import machines
 from ansible_collections.dlops.gpu.plugins.module_utils.nvidia_smi import parse_nvidia_smi_xml
 
 NVIDIA_VENDOR = "0x10de"
@@ -59,9 +60,7 @@ def _read(path):
 
 def lib_dirs(root="/"):
     """Directories where distributions put the driver's libraries."""
-    arch = platform.machine()
-    triplet = {"x86_64": "x86_64-linux-gnu", "aarch64": "aarch64-linux-gnu",
-               "ppc64le": "powerpc64le-linux-gnu"}.get(arch, arch + "-linux-gnu")
+    triplet = machines.names(platform.machine())["triplet"]
     dirs = ["/usr/lib/%s" % triplet, "/lib/%s" % triplet, "/usr/lib64", "/lib64", "/usr/lib",
             "/usr/lib/%s/nvidia/current" % triplet, "/usr/local/nvidia/lib64"]
     return [_path(root, d) for d in dirs]
@@ -526,6 +525,51 @@ def gpu_details(root="/", nvml=True, nvidia_smi=None, run=run_command):
     return None, None, error
 
 
+# /etc/os-release's ID -> the name Ansible's distribution fact gives; an ID not here is shown capitalized.
+_DISTRIBUTIONS = {"ubuntu": "Ubuntu", "debian": "Debian", "rhel": "RedHat", "centos": "CentOS", "rocky": "Rocky",
+                  "almalinux": "AlmaLinux", "ol": "OracleLinux", "fedora": "Fedora", "amzn": "Amazon",
+                  "sles": "SLES", "opensuse-leap": "openSUSE Leap"}
+_FAMILIES = (("debian", "Debian"), ("ubuntu", "Debian"), ("rhel", "RedHat"), ("fedora", "RedHat"),
+             ("centos", "RedHat"), ("suse", "Suse"))
+
+
+def os_release(text):
+    """/etc/os-release (KEY=value lines, values quoted or not) -> dict."""
+    fields = {}
+    for line in (text or "").splitlines():
+        key, sep, value = line.strip().partition("=")
+        if sep and re.match(r"[A-Z0-9_]+\Z", key):
+            value = value.strip()
+            if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
+                value = re.sub(r"\\(.)", r"\1", value[1:-1])
+            fields[key] = value
+    return fields
+
+
+def system(root="/"):
+    """The distribution, its family and version, the kernel and the machine, named as Ansible's facts name them
+    (distribution, os_family, distribution_version, distribution_major_version, distribution_release, kernel,
+    architecture), from /etc/os-release and uname: what the roles would otherwise run a setup module for; and the
+    package manager's name for the architecture (package_architecture: amd64 on Debian, x86_64 on RedHat)."""
+    fields = os_release(_read(_path(root, "/etc/os-release")) or _read(_path(root, "/usr/lib/os-release")))
+    ident = fields.get("ID", "").lower()
+    like = [ident] + fields.get("ID_LIKE", "").lower().split()
+    name = _DISTRIBUTIONS.get(ident, ident.capitalize() or None)
+    family = next((fam for word in like for key, fam in _FAMILIES if word == key), name)
+    version = fields.get("VERSION_ID", "")
+    uname = os.uname()
+    return {
+        "distribution": name,
+        "os_family": family,
+        "distribution_version": version,
+        "distribution_major_version": version.split(".")[0],
+        "distribution_release": fields.get("VERSION_CODENAME", ""),
+        "kernel": uname.release,
+        "architecture": uname.machine,
+        "package_architecture": machines.names(uname.machine)["deb" if family == "Debian" else "rpm"],
+    }
+
+
 def probe_host(root="/", prefixes=("/usr/local",), nvml=True, nvidia_smi=None, run=run_command):
     """Everything gpu_facts returns as ansible_facts.gpu (see its RETURN)."""
     pci = pci_devices(root)
@@ -548,6 +592,8 @@ def probe_host(root="/", prefixes=("/usr/local",), nvml=True, nvidia_smi=None, r
     return {
         "present": bool(pci or gpus),
         "machine": platform.machine(),
+        # The system the module runs on, as uname is, also when the GPU side is a test tree under root.
+        "system": system(),
         "count": len(gpus) if gpus else len(pci),
         "pci": pci,
         "kernel": kernel,

@@ -36,7 +36,6 @@ except ImportError:  # pragma: no cover - a Python built without lzma reads no .
 from ansible_collections.dlops.gpu.plugins.module_utils import atomic_file
 
 MANIFEST_RE = re.compile(r"redistrib_([0-9]+(?:\.[0-9]+){1,3})\.json")
-MACHINE_PLATFORMS = {"x86_64": "linux-x86_64", "amd64": "linux-x86_64", "aarch64": "linux-sbsa", "arm64": "linux-sbsa"}
 MARKER = "dlops_gpu"
 STAGING = ".dlops-staging-"
 RETIRED = ".dlops-retired-"

@@ -122,6 +122,16 @@ ansible_facts:
         machine:
           description: The CPU architecture (C(x86_64), C(aarch64)); it picks the redist platform.
           type: str
+        system:
+          description:
+            - The system, named as Ansible's own facts name it, so that the roles need no C(setup) run -
+              C(distribution) (Ubuntu, Debian, RedHat, Rocky...), C(os_family) (Debian, RedHat, Suse),
+              C(distribution_version), C(distribution_major_version), C(distribution_release) (the codename:
+              noble, bookworm; empty where C(/etc/os-release) gives none), C(kernel) (the running kernel's
+              release), C(architecture) (uname's machine) and C(package_architecture) (the package manager's
+              name for it, amd64 on Debian, x86_64 on RedHat).
+            - Read from C(/etc/os-release) and uname, always of the host itself, also with I(test_root).
+          type: dict
         toolkits:
           description:
             - Each C(<prefix>/cuda-X.Y) with C(path), C(series) (X.Y), C(version) (exact), C(version_source)

@@ -242,3 +242,53 @@ def test_a_link_into_another_alternative_is_not_owned_by_alternatives(tmp_path):
     write(tmp_path, "/var/lib/dpkg/alternatives/foo", "auto\n/usr/bin/foo\n")
     info = gpu_probe.default_link("/usr/local", str(tmp_path))
     assert (info["target"], info["series"], info["alternatives"]) == ("/etc/alternatives/foo", "12.8", False)
+
+
+OS_RELEASES = {
+    # /etc/os-release as Ubuntu 24.04, Debian 12, Rocky Linux 9.4 and Amazon Linux 2023 ship it.
+    "ubuntu": ('PRETTY_NAME="Ubuntu 24.04.1 LTS"\nNAME="Ubuntu"\nVERSION_ID="24.04"\nVERSION="24.04.1 LTS (Noble Numbat)"\n'
+               'VERSION_CODENAME=noble\nID=ubuntu\nID_LIKE=debian\nUBUNTU_CODENAME=noble\n',
+               ("Ubuntu", "Debian", "24.04", "24", "noble")),
+    "debian": ('PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\nNAME="Debian GNU/Linux"\nVERSION_ID="12"\n'
+               'VERSION="12 (bookworm)"\nVERSION_CODENAME=bookworm\nID=debian\n',
+               ("Debian", "Debian", "12", "12", "bookworm")),
+    "rocky": ('NAME="Rocky Linux"\nVERSION="9.4 (Blue Onyx)"\nID="rocky"\nID_LIKE="rhel centos fedora"\n'
+              'VERSION_ID="9.4"\nPLATFORM_ID="platform:el9"\n',
+              ("Rocky", "RedHat", "9.4", "9", "")),
+    "amzn": ('NAME="Amazon Linux"\nVERSION="2023"\nID="amzn"\nID_LIKE="fedora"\nVERSION_ID="2023"\n',
+             ("Amazon", "RedHat", "2023", "2023", "")),
+}
+
+
+def test_system_names_the_distribution_as_ansible_does(tmp_path):
+    for name, (text, (dist, family, version, major, release)) in OS_RELEASES.items():
+        root = tmp_path / name
+        (root / "etc").mkdir(parents=True)
+        (root / "etc" / "os-release").write_text(text)
+        found = gpu_probe.system(str(root))
+        assert (found["distribution"], found["os_family"], found["distribution_version"],
+                found["distribution_major_version"], found["distribution_release"]) == \
+            (dist, family, version, major, release), name
+        assert found["kernel"] == os.uname().release and found["architecture"] == os.uname().machine
+        machine = os.uname().machine
+        expected = {"x86_64": {"Debian": "amd64", "RedHat": "x86_64"},
+                    "aarch64": {"Debian": "arm64", "RedHat": "aarch64"}}.get(machine, {}).get(family, machine)
+        assert found["package_architecture"] == expected
+
+
+def test_system_reads_usr_lib_os_release_and_tolerates_none(tmp_path):
+    (tmp_path / "usr" / "lib").mkdir(parents=True)
+    (tmp_path / "usr" / "lib" / "os-release").write_text("ID='debian'\nVERSION_ID=\"13\"\n")
+    assert gpu_probe.system(str(tmp_path))["distribution"] == "Debian"
+    empty = gpu_probe.system(str(tmp_path / "nothing"))
+    assert empty["distribution"] is None and empty["os_family"] is None and empty["distribution_major_version"] == ""
+
+
+def test_os_release_unquotes_and_skips_what_is_not_a_field():
+    assert gpu_probe.os_release('# comment\nNAME="A \\"quoted\\" name"\nbad line\nlower=x\nID=x\n') == {
+        "NAME": 'A "quoted" name', "ID": "x"}
+
+
+def test_probe_host_reports_the_system_of_the_host_itself(tmp_path):
+    facts = gpu_probe.probe_host(str(tmp_path), nvml=False)
+    assert facts["system"] == gpu_probe.system("/")
