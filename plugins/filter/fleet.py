@@ -13,5 +13,5 @@ class FilterModule(object):
     def filters(self):
         return {
             "fleet_row": fleet_report.fleet_row,
-            "fleet_rows": fleet_report.fleet_rows,
+            "fleet_report": fleet_report.report,
         }

@@ -178,3 +178,36 @@ def fleet_rows(hosts, now, cache=False):
         elif entry.get("in_run"):
             rows.append(dict(fleet_row(host, {}, pins), cached=""))
     return {"rows": rows, "keep": keep}
+
+
+# The inventory's pins each row is compared with, and their value where a host sets none.
+PINS = (("nvidia_driver_branch", ""), ("nvidia_driver_force", False), ("nvidia_driver_reboot_required", False),
+        ("cuda_toolkits", []), ("cuda_default", ""), ("cuda_prune", False), ("cudnn_versions", {}))
+# What this run registered: site.yml's probe, report.yml's own, and the gpu_validate role's run of its module.
+PROBE_RESULTS = ("__dlops_gpu_probe", "__dlops_gpu_report_probe")
+VALIDATE_RESULT = "__gpu_validate_run"
+
+
+def entries(hostvars, scope, in_run):
+    """fleet_rows' entries, one per host of ``scope`` (report order), read from ``hostvars``; ``in_run``: the hosts
+    of this run's --limit."""
+    result = []
+    for name in scope:
+        host = hostvars[name]
+        facts = host.get("ansible_facts") or {}
+        result.append({
+            "host": name,
+            "in_run": name in in_run,
+            "gpu": facts.get("gpu") or {},
+            "pins": dict((pin, host.get(pin, default)) for pin, default in PINS),
+            "validation": facts.get("gpu_validation") or {},
+            "validate_run": host.get(VALIDATE_RESULT) or {},
+            "probes": [host.get(result_name) or {} for result_name in PROBE_RESULTS],
+            "kept": facts.get("dlops_gpu_report_row") or {},
+        })
+    return result
+
+
+def report(hostvars, scope, in_run, now, cache=False):
+    """The report's rows and the rows to keep (fleet_rows), for the hosts of ``scope`` as ``hostvars`` holds them."""
+    return fleet_rows(entries(hostvars, scope, in_run), now, cache)

@@ -126,7 +126,7 @@ ansible_facts:
           description:
             - The system, named as Ansible's own facts name it, so that the roles need no C(setup) run -
               C(distribution) (Ubuntu, Debian, RedHat, Rocky...), C(os_family) (Debian, RedHat, Suse),
-              C(distribution_version), C(distribution_major_version), C(distribution_release) (the codename:
+              C(distribution_version), C(distribution_major_version), C(distribution_release) (the codename,
               noble, bookworm; empty where C(/etc/os-release) gives none), C(kernel) (the running kernel's
               release), C(architecture) (uname's machine) and C(package_architecture) (the package manager's
               name for it, amd64 on Debian, x86_64 on RedHat).

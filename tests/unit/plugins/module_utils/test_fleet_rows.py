@@ -32,8 +32,26 @@ def kept_row(host, gpu, pins, taken):
     return json.loads(json.dumps(plan["keep"][0]))
 
 
-def test_the_filter_is_exposed():
-    assert fleet.FilterModule().filters()["fleet_rows"] is fleet_report.fleet_rows
+def test_the_filter_reads_hostvars():
+    assert fleet.FilterModule().filters()["fleet_report"] is fleet_report.report
+    hostvars = {
+        "gpu01": {"ansible_facts": {"gpu": h100(), "gpu_validation": {"status": "ok", "failed": []}},
+                  "cuda_toolkits": ["13.0"], "cuda_default": "13.0", "nvidia_driver_branch": "580",
+                  "__dlops_gpu_probe": probe(h100())},
+        "cpu01": {"ansible_facts": {"gpu": CPU}, "cuda_toolkits": ["12.8"], "__dlops_gpu_report_probe": probe(CPU)},
+        "away": {"ansible_facts": {}},
+    }
+    found = fleet_report.entries(hostvars, ["cpu01", "gpu01", "away"], ["cpu01", "gpu01"])
+    assert [e["host"] for e in found] == ["cpu01", "gpu01", "away"]
+    assert [e["in_run"] for e in found] == [True, True, False]
+    assert found[1]["pins"] == {"nvidia_driver_branch": "580", "nvidia_driver_force": False,
+                                "nvidia_driver_reboot_required": False, "cuda_toolkits": ["13.0"],
+                                "cuda_default": "13.0", "cuda_prune": False, "cudnn_versions": {}}
+    assert found[1]["probes"] == [probe(h100()), {}] and found[0]["probes"] == [{}, probe(CPU)]
+    assert found[1]["validation"] == {"status": "ok", "failed": []} and found[2]["gpu"] == {}
+    plan = fleet_report.report(hostvars, ["cpu01", "gpu01", "away"], ["cpu01", "gpu01"], NOW)
+    assert [row["host"] for row in plan["rows"]] == ["cpu01", "gpu01"] and plan["keep"] == []
+    assert plan["rows"][0]["drift"] and not plan["rows"][1]["drift"]
 
 
 def test_without_a_cache_the_rows_are_this_runs_facts_as_before():
