@@ -16,6 +16,7 @@ import re
 
 from ansible_collections.dlops.gpu.plugins.module_utils import cuda_versions
 from ansible_collections.dlops.gpu.plugins.module_utils import machines
+from ansible_collections.dlops.gpu.plugins.module_utils import paths
 
 # Components of each profile, and those taken only where the release has them (split out in CUDA 13).
 _RUNTIME = ("cuda_cudart", "cuda_nvrtc", "libcublas", "libcufft", "libcurand", "libcusolver", "libcusparse",
@@ -34,7 +35,6 @@ _VERSION_RE = re.compile(r"^[0-9]+\.[0-9]+(\.[0-9]+)?\Z")
 
 # A path that reaches a shell script, a Tcl modulefile, a Python literal or ld.so.conf as written: absolute, and
 # only characters none of those treat specially (no space, quote, $, backtick, ;, backslash, braces, newline).
-_SAFE_PATH_RE = re.compile(r"^(/[A-Za-z0-9._+-]+)+\Z")
 _COMPONENT_RE = re.compile(r"^[a-z0-9_]+\Z")
 _CUDNN_KEY_RE = re.compile(r"^[0-9]+(\.[0-9]+)?\Z")
 _SERIES_RE = re.compile(r"^[0-9]+\.[0-9]+\Z")
@@ -101,7 +101,7 @@ def _version_hint(value, pattern, what, example):
 
 
 def _path_error(name, value):
-    if not isinstance(value, str) or not _SAFE_PATH_RE.match(value) or "/../" in value + "/" or "/./" in value + "/":
+    if not paths.plain(value):
         return ("%s: %s is not a plain absolute path: it is written into shell scripts, modulefiles and ld.so.conf, so "
                 "use only letters, digits and . _ + - between slashes (no spaces, quotes, $, `, ;, \\, braces, "
                 "newlines, .. or a trailing /), for example /usr/local" % (name, _shown(value)))

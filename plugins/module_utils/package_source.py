@@ -13,6 +13,8 @@ __metaclass__ = type
 
 import re
 
+from ansible_collections.dlops.gpu.plugins.module_utils import paths
+
 DESTS = {"deb822": "/etc/apt/sources.list.d/%s.sources", "yum": "/etc/yum.repos.d/%s.repo"}
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*\Z")
 _URI_RE = re.compile(r"^(https?|file)://[^\s\x00-\x1f\x7f]+\Z")
@@ -21,9 +23,7 @@ _SUITE_RE = re.compile(r"^(/|[A-Za-z0-9][A-Za-z0-9._+/~-]*)\Z")
 # Printable text: no C0 or C1 control character, and no Unicode line or paragraph separator, which a tool reading
 # the file with str.splitlines() would take for the end of a line.
 _TEXT_RE = re.compile(u"^[^\x00-\x1f\x7f-\x9f\u2028\u2029]*\\Z")
-_DEST_RE = {"deb822": re.compile(r"^(/[A-Za-z0-9._+-]+)+\.sources\Z"),
-            "yum": re.compile(r"^(/[A-Za-z0-9._+-]+)+\.repo\Z")}
-_PATH_RE = re.compile(r"^(/[A-Za-z0-9._+-]+)+\Z")
+_DEST_SUFFIX = {"deb822": ".sources", "yum": ".repo"}
 
 
 class SourceError(Exception):
@@ -54,9 +54,10 @@ def check(params):
                 _fail("component", component, "must be a word of letters, digits and . _ + / ~ -")
     if not _TEXT_RE.match(params["description"] or ""):
         _fail("description", params["description"], "must be one line without control characters")
-    if not _PATH_RE.match(params["keyring"] or ""):
-        _fail("keyring", params["keyring"], "must be an absolute path of letters, digits and . _ + - between slashes")
-    if params.get("dest") and not _DEST_RE[params["format"]].match(params["dest"]):
+    if not paths.plain(params["keyring"]):
+        _fail("keyring", params["keyring"], "must be an absolute path of letters, digits and . _ + - between slashes, "
+              "without . or .. components")
+    if params.get("dest") and not paths.plain(params["dest"], _DEST_SUFFIX[params["format"]]):
         _fail("dest", params["dest"], "must be an absolute path ending in %s, which %s reads as this format" % (
             ".sources" if params["format"] == "deb822" else ".repo", "apt" if params["format"] == "deb822" else "dnf"))
 

@@ -308,6 +308,8 @@ def test_a_symlinked_source_has_its_target_written(keys, monkeypatch, capsys, tm
     ("suites", [], "suites [] must list at least one suite"),
     ("name", "../../etc/apt/trusted", "name '../../etc/apt/trusted' must be letters, digits"),
     ("keyring", "/etc/apt/keyrings/a b.gpg", "keyring '/etc/apt/keyrings/a b.gpg' must be an absolute path"),
+    ("keyring", "/etc/apt/keyrings/../../tmp/k.gpg", "between slashes, without . or .. components"),
+    ("dest", "/etc/apt/sources.list.d/../../../tmp/x.sources", "must be an absolute path ending in .sources"),
 ])
 def test_a_field_that_would_add_a_line_or_another_file_is_refused_with_nothing_written(keys, monkeypatch, capsys,
                                                                                        tmp_path, field, value, words):
