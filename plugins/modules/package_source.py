@@ -165,6 +165,13 @@ source_changed:
   description: Whether the source file was (or would be) written.
   returned: success
   type: bool
+created:
+  description:
+    - The files this run wrote that did not exist before (the keyring, the source file), none in check mode.
+    - What to take off again to leave the host as it was, should a later step refuse the source.
+  returned: success
+  type: list
+  elements: str
 key:
   description: What became of the key, with O(key_url).
   returned: success and O(key_url) given
@@ -249,7 +256,8 @@ def plan(params, now, check_mode, opener=None):
                           before_header=dest, after_header=dest))
         if not check_mode:
             writes.append((dest, content, 0o644))
-    result.update(changed=result["key_changed"] or result["source_changed"], diff=diffs)
+    result.update(changed=result["key_changed"] or result["source_changed"], diff=diffs,
+                  created=[path for path, _data, _mode in writes if not os.path.lexists(path)])
     return result, writes
 
 

@@ -248,14 +248,18 @@ def test_a_deb822_source_and_its_key_are_written_together_and_check_mode_predict
     server = Server(keys["gpg"].export(keys["wanted"]))
     checked = call(monkeypatch, capsys, server, check_mode=True, **args)
     assert (checked["changed"], checked["key_changed"], checked["source_changed"]) == (True, True, True)
-    assert not keyring.exists() and not source.exists()
+    assert not keyring.exists() and not source.exists() and checked["created"] == []
     real = call(monkeypatch, capsys, server, **args)
+    assert real["created"] == [str(keyring), str(source)]
     assert real["diff"] == checked["diff"] and [d["after_header"] for d in real["diff"]] == [str(keyring), str(source)]
     assert source.read_text() == ("# Managed by dlops.gpu: NVIDIA's repository (managed)\nTypes: deb\n"
                                   "URIs: https://vendor.example.invalid/repo/\nSuites: /\nSigned-By: %s\n" % keyring)
     assert oct(source.stat().st_mode & 0o7777) == "0o644"
     again = call(monkeypatch, capsys, Server(error=AssertionError("not downloaded again")), **args)
-    assert (again["changed"], again["diff"]) == (False, [])
+    assert (again["changed"], again["diff"], again["created"]) == (False, [], [])
+    edited = call(monkeypatch, capsys, Server(error=AssertionError("not downloaded again")),
+                  **dict(args, description="NVIDIA's repository (edited)"))
+    assert edited["source_changed"] and edited["created"] == []
 
 
 def test_a_yum_repository_trusts_the_keyring_through_gpgkey(keys, monkeypatch, capsys, tmp_path):
