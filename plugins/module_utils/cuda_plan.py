@@ -33,8 +33,6 @@ PROFILE_SCRIPT = "/etc/profile.d/dlops-cuda.sh"
 _VERSION_RE = re.compile(r"^[0-9]+\.[0-9]+(\.[0-9]+)?\Z")
 
 
-# A path that reaches a shell script, a Tcl modulefile, a Python literal or ld.so.conf as written: absolute, and
-# only characters none of those treat specially (no space, quote, $, backtick, ;, backslash, braces, newline).
 _COMPONENT_RE = re.compile(r"^[a-z0-9_]+\Z")
 _CUDNN_KEY_RE = re.compile(r"^[0-9]+(\.[0-9]+)?\Z")
 _SERIES_RE = re.compile(r"^[0-9]+\.[0-9]+\Z")

@@ -208,6 +208,8 @@ REPO_KEYS = {
 # The branch each Debian release ships in non-free (method distro, no branch asked for).
 DEBIAN_BRANCHES = {"12": "535", "13": "550"}
 _BRANCH_RE = re.compile(r"[0-9]*\Z")
+# ubuntu2404/x86_64, debian12/sbsa, rhel9/x86_64: a name with its release, and the machine.
+_REPO_DIR_RE = re.compile(r"[a-z]+[0-9]+/[a-z0-9_]+\Z")
 _VERSION_RE = re.compile(r"([0-9]+\.[0-9]+(\.[0-9]+)?)?\Z")
 
 
@@ -225,6 +227,11 @@ def _system_errors(host, settings):
     if not _VERSION_RE.match(str(settings.get("version") or "")):
         errors.append("nvidia_driver_version must be digits X.Y or X.Y.Z (such as \"580.95.05\") or empty, not %s"
                       % json.dumps(str(settings.get("version"))))
+    if settings.get("method") == "nvidia_repo" and not _REPO_DIR_RE.match(repo_dir(host)):
+        errors.append("NVIDIA's repository has no folder for this host (%s %s on %s gives %s): set the distribution "
+                      "in /etc/os-release right, or use nvidia_driver_method distro"
+                      % (host.get("distribution"), host.get("distribution_version"), host.get("architecture"),
+                         json.dumps(repo_dir(host))))
     return errors
 
 

@@ -14,7 +14,6 @@ import ctypes
 import glob
 import json
 import os
-import platform
 import re
 import subprocess
 
@@ -52,7 +51,7 @@ def realpath_in(root, path):
 
 def _read(path):
     try:
-        with open(path) as handle:
+        with open(path, encoding="utf-8", errors="replace") as handle:
             return handle.read()
     except (IOError, OSError, UnicodeDecodeError):
         return None
@@ -60,7 +59,7 @@ def _read(path):
 
 def lib_dirs(root="/"):
     """Directories where distributions put the driver's libraries."""
-    triplet = machines.names(platform.machine())["triplet"]
+    triplet = machines.names(os.uname().machine)["triplet"]
     dirs = ["/usr/lib/%s" % triplet, "/lib/%s" % triplet, "/usr/lib64", "/lib64", "/usr/lib",
             "/usr/lib/%s/nvidia/current" % triplet, "/usr/local/nvidia/lib64"]
     return [_path(root, d) for d in dirs]
@@ -525,6 +524,7 @@ def gpu_details(root="/", nvml=True, nvidia_smi=None, run=run_command):
     return None, None, error
 
 
+_WORD_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._~-]*\Z")
 # /etc/os-release's ID -> the name Ansible's distribution fact gives; an ID not here is shown capitalized.
 _DISTRIBUTIONS = {"ubuntu": "Ubuntu", "debian": "Debian", "rhel": "RedHat", "centos": "CentOS", "rocky": "Rocky",
                   "almalinux": "AlmaLinux", "ol": "OracleLinux", "fedora": "Fedora", "amzn": "Amazon",
@@ -552,6 +552,10 @@ def system(root="/"):
     architecture), from /etc/os-release and uname: what the roles would otherwise run a setup module for; and the
     package manager's name for the architecture (package_architecture: amd64 on Debian, x86_64 on RedHat)."""
     fields = os_release(_read(_path(root, "/etc/os-release")) or _read(_path(root, "/usr/lib/os-release")))
+    # These name repository folders and apt suites: a value that is not one plain word is dropped.
+    for key in ("ID", "VERSION_ID", "VERSION_CODENAME"):
+        if not _WORD_RE.match(fields.get(key, "")):
+            fields.pop(key, None)
     ident = fields.get("ID", "").lower()
     like = [ident] + fields.get("ID_LIKE", "").lower().split()
     name = _DISTRIBUTIONS.get(ident, ident.capitalize() or None)
@@ -591,7 +595,7 @@ def probe_host(root="/", prefixes=("/usr/local",), nvml=True, nvidia_smi=None, r
     version = kernel["version"] or details.get("driver_version") or user["version"]
     return {
         "present": bool(pci or gpus),
-        "machine": platform.machine(),
+        "machine": os.uname().machine,
         # The system the module runs on, as uname is, also when the GPU side is a test tree under root.
         "system": system(),
         "count": len(gpus) if gpus else len(pci),

@@ -7,8 +7,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-# uname -m -> the other names. redist None: NVIDIA publishes no Linux redist archives for it (ppc64le ended with
-# CUDA 12.4, which the collection's tables predate being complete for).
+# uname -m -> the other names. redist None: the collection installs no redist archives there (NVIDIA's ppc64le
+# archives end with CUDA 12.4).
 MACHINES = {
     "x86_64": {"redist": "linux-x86_64", "repo": "x86_64", "deb": "amd64", "rpm": "x86_64",
                "triplet": "x86_64-linux-gnu"},

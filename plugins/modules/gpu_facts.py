@@ -124,7 +124,9 @@ ansible_facts:
           type: str
         system:
           description:
-            - The system, named as Ansible's own facts name it, so that the roles need no C(setup) run -
+            - The system, with the names Ansible's own facts use for the fields the roles read, so that they need no
+              C(setup) run (values may differ in detail - Debian's version is C(12), not C(12.7); a RHEL family
+              host's C(distribution_release) is empty) -
               C(distribution) (Ubuntu, Debian, RedHat, Rocky...), C(os_family) (Debian, RedHat, Suse),
               C(distribution_version), C(distribution_major_version), C(distribution_release) (the codename,
               noble, bookworm; empty where C(/etc/os-release) gives none), C(kernel) (the running kernel's

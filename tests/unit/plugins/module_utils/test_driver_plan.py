@@ -196,3 +196,13 @@ def test_branch_versioned_packages_are_asked_for_at_the_branch():
     ubuntu = driver_plan.nvidia_driver_packages({"distribution": "Ubuntu", "branch": "580", "kernel_release": "6.8.0-45"})
     assert ubuntu["specs"]["linux-modules-nvidia-580-open-6.8.0-45"] == "linux-modules-nvidia-580-open-6.8.0-45"
     assert ubuntu["specs"]["nvidia-driver-580-open"] == "nvidia-driver-580-open=580.*"
+
+
+def test_a_host_whose_system_names_no_repository_folder_is_refused_for_nvidia_repo():
+    host = {"distribution": None, "os_family": "Debian", "distribution_version": "",
+            "distribution_major_version": "", "architecture": "x86_64", "kernel": "6.8.0"}
+    errors = driver_plan.plan({}, {"method": "nvidia_repo", "branch": "580"}, host)["errors"]
+    assert any("NVIDIA's repository has no folder for this host" in e and '"/x86_64"' in e for e in errors)
+    ubuntu = dict(host, distribution="Ubuntu", distribution_version="24.04", distribution_major_version="24")
+    assert not any("no folder" in e for e in driver_plan.plan({}, {"method": "nvidia_repo", "branch": "580"},
+                                                              ubuntu)["errors"])

@@ -292,3 +292,12 @@ def test_os_release_unquotes_and_skips_what_is_not_a_field():
 def test_probe_host_reports_the_system_of_the_host_itself(tmp_path):
     facts = gpu_probe.probe_host(str(tmp_path), nvml=False)
     assert facts["system"] == gpu_probe.system("/")
+
+
+def test_os_release_values_that_are_not_one_plain_word_are_dropped(tmp_path):
+    (tmp_path / "etc").mkdir()
+    (tmp_path / "etc" / "os-release").write_text('ID="x/../../evil?q=#"\nID_LIKE="ubuntu debian"\n'
+                                                 'VERSION_ID="24.04/../../other"\nVERSION_CODENAME="../../x"\n')
+    found = gpu_probe.system(str(tmp_path))
+    assert found["distribution"] is None and found["os_family"] == "Debian"
+    assert (found["distribution_version"], found["distribution_release"]) == ("", "")

@@ -257,8 +257,8 @@ def test_a_deb822_source_and_its_key_are_written_together_and_check_mode_predict
     assert oct(source.stat().st_mode & 0o7777) == "0o644"
     again = call(monkeypatch, capsys, Server(error=AssertionError("not downloaded again")), **args)
     assert (again["changed"], again["diff"], again["created"]) == (False, [], [])
-    edited = call(monkeypatch, capsys, Server(error=AssertionError("not downloaded again")),
-                  **dict(args, description="NVIDIA's repository (edited)"))
+    args["description"] = "NVIDIA's repository (edited)"
+    edited = call(monkeypatch, capsys, Server(error=AssertionError("not downloaded again")), **args)
     assert edited["source_changed"] and edited["created"] == []
 
 
@@ -303,7 +303,7 @@ def test_a_symlinked_source_has_its_target_written(keys, monkeypatch, capsys, tm
     ("description", "x\nTrusted: yes", "description 'x\\nTrusted: yes' must be one line"),
     ("description", u"x\u2028Trusted: yes", "must be one line"),
     ("description", u"x\x85gpgcheck=0", "must be one line"),
-    ("dest", "/etc/apt/sources.list.d/vendor.list", "must be an absolute path ending in .sources"),
+    ("dest", "/etc/apt/sources.list.d/vendor.list", "ending in .sources, which apt reads"),
     ("suites", ["/\nTrusted: yes"], "suite '/\\nTrusted: yes' must be / or a word"),
     ("components", ["main contrib"], "component 'main contrib' must be a word"),
     ("uris", ["https://a.example.invalid/ [trusted=yes]"], "must be an http://, https:// or file:// URI"),
@@ -313,7 +313,9 @@ def test_a_symlinked_source_has_its_target_written(keys, monkeypatch, capsys, tm
     ("name", "../../etc/apt/trusted", "name '../../etc/apt/trusted' must be letters, digits"),
     ("keyring", "/etc/apt/keyrings/a b.gpg", "keyring '/etc/apt/keyrings/a b.gpg' must be an absolute path"),
     ("keyring", "/etc/apt/keyrings/../../tmp/k.gpg", "between slashes, without . or .. components"),
-    ("dest", "/etc/apt/sources.list.d/../../../tmp/x.sources", "must be an absolute path ending in .sources"),
+    ("dest", "/etc/apt/sources.list.d/../../../tmp/x.sources", "ending in .sources, which apt reads"),
+    ("dest", "/etc/apt/sources.list.d/.sources", "whose file name is letters, digits and _ . -"),
+    ("dest", "/etc/apt/sources.list.d/a+b.sources", "whose file name is letters, digits and _ . -"),
 ])
 def test_a_field_that_would_add_a_line_or_another_file_is_refused_with_nothing_written(keys, monkeypatch, capsys,
                                                                                        tmp_path, field, value, words):
