@@ -291,10 +291,21 @@ def main():
 
     try:
         result, writes = plan(module.params, time.time(), module.check_mode)
-        for path, data, mode in writes:
-            atomic_file.write(path, data, mode=mode, prepare=keep_selinux_context)
     except (package_source.SourceError, repo_keyring.RepoKeyError, atomic_file.FileWriteError) as exc:
         module.fail_json(msg=str(exc))
+    written = []
+    try:
+        for path, data, mode in writes:
+            atomic_file.write(path, data, mode=mode, prepare=keep_selinux_context)
+            written.append(path)
+    except atomic_file.FileWriteError as exc:
+        # The keyring is written first: one this call created goes again, so that a failed source write leaves
+        # no key trusted for nothing. A keyring it replaced keeps the new key, which was checked.
+        for path in written:
+            if path in result["created"]:
+                os.unlink(path)
+        module.fail_json(msg="%s%s" % (exc, "; the keyring written before it was taken off again"
+                                       if set(written) & set(result["created"]) else ""))
     module.exit_json(**result)
 
 

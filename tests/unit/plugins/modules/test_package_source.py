@@ -326,3 +326,21 @@ def test_a_field_that_would_add_a_line_or_another_file_is_refused_with_nothing_w
     result = call(monkeypatch, capsys, Server(error=AssertionError("refused before any download")), **args)
     assert result["failed"] and words in result["msg"] and result["msg"].endswith("nothing was changed"), result
     assert snapshot(tmp_path) == before
+
+
+def test_a_source_that_cannot_be_written_takes_the_keyring_it_created_off_again(keys, monkeypatch, capsys, tmp_path):
+    keyring, source = tmp_path / "keyrings" / "vendor.gpg", tmp_path / "sources.list.d" / "vendor.sources"
+    real_write = atomic_file.write
+
+    def write(path, data, **kwargs):
+        if path == str(source):
+            raise atomic_file.FileWriteError("cannot write %s: disk full; nothing was changed" % path)
+        return real_write(path, data, **kwargs)
+
+    monkeypatch.setattr(atomic_file, "write", write)
+    (tmp_path / "keyrings").mkdir()
+    before = snapshot(tmp_path)
+    result = call(monkeypatch, capsys, Server(keys["gpg"].export(keys["wanted"])), keyring=str(keyring), key_url=URL,
+                  key_fingerprint=keys["wanted"], dest=str(source))
+    assert result["failed"] and "disk full" in result["msg"] and "keyring written before it was taken off" in result["msg"]
+    assert snapshot(tmp_path) == before
