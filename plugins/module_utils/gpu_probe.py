@@ -53,7 +53,7 @@ def _read(path):
     try:
         with open(path, encoding="utf-8", errors="replace") as handle:
             return handle.read()
-    except (IOError, OSError, UnicodeDecodeError):
+    except (IOError, OSError):
         return None
 
 
@@ -593,11 +593,12 @@ def probe_host(root="/", prefixes=("/usr/local",), nvml=True, nvidia_smi=None, r
         if not gpu.get("architecture"):
             gpu["architecture"] = cuda_versions.architecture(gpu["compute_capability"])
     version = kernel["version"] or details.get("driver_version") or user["version"]
+    # The system the module runs on, as uname is, also when the GPU side is a test tree under root.
+    host = system()
     return {
         "present": bool(pci or gpus),
-        "machine": os.uname().machine,
-        # The system the module runs on, as uname is, also when the GPU side is a test tree under root.
-        "system": system(),
+        "machine": host["architecture"],
+        "system": host,
         "count": len(gpus) if gpus else len(pci),
         "pci": pci,
         "kernel": kernel,

@@ -23,9 +23,9 @@ _SUITE_RE = re.compile(r"^(/|[A-Za-z0-9][A-Za-z0-9._+/~-]*)\Z")
 # Printable text: no C0 or C1 control character, and no Unicode line or paragraph separator, which a tool reading
 # the file with str.splitlines() would take for the end of a line.
 _TEXT_RE = re.compile(u"^[^\x00-\x1f\x7f-\x9f\u2028\u2029]*\\Z")
-_DEST_SUFFIX = {"deb822": ".sources", "yum": ".repo"}
-# The file names apt and dnf read from their folders: no leading dot, only letters, digits and _ . -
-_DEST_NAME_RE = re.compile(r"^[A-Za-z0-9_-][A-Za-z0-9_.-]*\Z")
+# The file names apt and dnf read from their folders as each format: no leading dot, only letters, digits and _ . -
+_DEST_NAME_RE = {"deb822": re.compile(r"^[A-Za-z0-9_-][A-Za-z0-9_.-]*\.sources\Z"),
+                 "yum": re.compile(r"^[A-Za-z0-9_-][A-Za-z0-9_.-]*\.repo\Z")}
 
 
 class SourceError(Exception):
@@ -59,12 +59,11 @@ def check(params):
     if not paths.plain(params["keyring"]):
         _fail("keyring", params["keyring"], "must be an absolute path of letters, digits and . _ + - between slashes, "
               "without . or .. components")
-    suffix = _DEST_SUFFIX[params["format"]]
     dest = params.get("dest")
-    if dest and not (paths.plain(dest, suffix) and _DEST_NAME_RE.match(dest.rsplit("/", 1)[1][:-len(suffix)])):
+    if dest and not (paths.plain(dest) and _DEST_NAME_RE[params["format"]].match(dest.rsplit("/", 1)[1])):
         _fail("dest", dest, "must be an absolute path without . or .. components whose file name is letters, digits "
               "and _ . - ending in %s, which %s reads as this format" % (
-                  suffix, "apt" if params["format"] == "deb822" else "dnf"))
+                  (".sources", "apt") if params["format"] == "deb822" else (".repo", "dnf")))
 
 
 def render(params):

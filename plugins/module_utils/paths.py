@@ -11,9 +11,9 @@ import re
 _PLAIN_RE = re.compile(r"^(/[A-Za-z0-9._+-]+)+\Z")
 
 
-def plain(value, suffix=""):
+def plain(value):
     """Whether ``value`` is an absolute path of letters, digits and . _ + - between single slashes, with no . or ..
     component and no trailing slash (so the same in a shell script, a modulefile, ld.so.conf or a repository file,
-    and naming the file it seems to), ending in ``suffix``."""
-    return (isinstance(value, str) and bool(_PLAIN_RE.match(value)) and value.endswith(suffix)
+    and naming the file it seems to)."""
+    return (isinstance(value, str) and bool(_PLAIN_RE.match(value))
             and not any(part in (".", "..") for part in value.split("/")))

@@ -12,8 +12,3 @@ def test_plain_paths(value):
                                    "/a b", "/a;b", "/a$b", "/a\nb", "/a/\u00e9", "", None, 3, ["/usr"]])
 def test_paths_that_are_not_plain(value):
     assert not paths.plain(value)
-
-
-def test_a_suffix_is_required_where_asked():
-    assert paths.plain("/etc/apt/sources.list.d/x.sources", ".sources")
-    assert not paths.plain("/etc/apt/sources.list.d/x.list", ".sources")
